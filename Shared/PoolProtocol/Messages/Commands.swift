@@ -1,0 +1,58 @@
+/// Manager to one worker, on `pool:<name>:commands`: start hosting this agent in the slot
+/// reserved for it. Repeating it is harmless: a worker that already hosts the agent announces
+/// it again.
+public struct StartAgent: Sendable, Codable, Hashable {
+    public var targetProcessID: String
+    /// The sender's leadership epoch; workers ignore commands older than the newest they saw.
+    public var epoch: Int
+    public var agent: AgentSpec
+
+    public init(targetProcessID: String, epoch: Int, agent: AgentSpec) {
+        self.targetProcessID = targetProcessID
+        self.epoch = epoch
+        self.agent = agent
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case targetProcessID = "target_process_id"
+        case epoch
+        case agent
+    }
+}
+
+/// Manager to one worker, on `pool:<name>:commands`: stop this agent and forget it.
+/// Repeating it is harmless: a worker that does not host the agent announces it stopped.
+public struct StopAgent: Sendable, Codable, Hashable {
+    public var targetProcessID: String
+    public var epoch: Int
+    public var agentID: String
+
+    public init(targetProcessID: String, epoch: Int, agentID: String) {
+        self.targetProcessID = targetProcessID
+        self.epoch = epoch
+        self.agentID = agentID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case targetProcessID = "target_process_id"
+        case epoch
+        case agentID = "agent_id"
+    }
+}
+
+/// Manager to one worker, on `pool:<name>:commands`: the worker was taken out of placement
+/// because it stayed empty; it deregisters and exits. Only that worker, never the pool.
+public struct RetireWorker: Sendable, Codable, Hashable {
+    public var targetProcessID: String
+    public var epoch: Int
+
+    public init(targetProcessID: String, epoch: Int) {
+        self.targetProcessID = targetProcessID
+        self.epoch = epoch
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case targetProcessID = "target_process_id"
+        case epoch
+    }
+}

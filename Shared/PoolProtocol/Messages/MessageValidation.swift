@@ -1,0 +1,42 @@
+/// Checks that go beyond JSON types: ids must be canonical UUIDs (they become Redis keys),
+/// names must be the pool-name shape, epochs non-negative. A message that fails is dropped
+/// like a malformed one.
+enum MessageValidation {
+    static func validate(_ message: PoolMessage) throws(MessageDecodingError) {
+        switch message {
+        case .placeAgent(let body): try validate(body.agent)
+        case .terminateAgent(let body): try id(body.agentID, "agent_id")
+        case .startAgent(let body):
+            try id(body.targetProcessID, "target_process_id")
+            try epoch(body.epoch)
+            try validate(body.agent)
+        case .stopAgent(let body):
+            try id(body.targetProcessID, "target_process_id")
+            try epoch(body.epoch)
+            try id(body.agentID, "agent_id")
+        case .retireWorker(let body):
+            try id(body.targetProcessID, "target_process_id")
+            try epoch(body.epoch)
+        case .workerRegistered(let body), .workerStopping(let body): try id(body.processID, "process_id")
+        case .agentStarted(let body), .agentStopped(let body):
+            try id(body.processID, "process_id")
+            try id(body.agentID, "agent_id")
+        case .agentFailed(let body):
+            if let processID = body.processID { try id(processID, "process_id") }
+            try id(body.agentID, "agent_id")
+        }
+    }
+
+    private static func validate(_ agent: AgentSpec) throws(MessageDecodingError) {
+        try id(agent.agentID, "agent.agent_id")
+        guard PoolName.isValid(agent.poolName) else { throw MessageDecodingError("invalid field agent.pool_name") }
+    }
+
+    private static func id(_ value: String, _ field: String) throws(MessageDecodingError) {
+        guard Identifier.canonical(value) == value else { throw MessageDecodingError("invalid field \(field)") }
+    }
+
+    private static func epoch(_ value: Int) throws(MessageDecodingError) {
+        guard value >= 0 else { throw MessageDecodingError("invalid field epoch") }
+    }
+}

@@ -1,0 +1,43 @@
+/// Every Redis key and channel name AgentPool uses, in one place, so that no service spells
+/// a key by hand. The names are part of the external contract (contract section 2): operators
+/// read them with `redis-cli`.
+public enum RedisKeys {
+    /// Hash describing one agent: `agent_id`, `pool_name`, `role`, `process_id`, `status`, timestamps.
+    public static func agent(_ agentID: String) -> String { "agent:\(agentID)" }
+
+    /// Hash describing one worker process.
+    public static func process(_ processID: String) -> String { "process:\(processID)" }
+
+    /// Set of agent ids hosted by one worker.
+    public static func processAgents(_ processID: String) -> String { "process:\(processID):agents" }
+
+    /// Sorted set of agent ids that have a slot reserved on one worker but are not yet
+    /// confirmed running; the score is the reservation's deadline (Unix milliseconds), so a
+    /// reservation whose command was lost frees its slot by itself.
+    public static func processReservations(_ processID: String) -> String { "process:\(processID):reserved" }
+
+    /// Set of agent ids placed in a pool.
+    public static func poolAgents(_ pool: String) -> String { "pool:\(pool):agents" }
+
+    /// Sorted set of a pool's worker process ids; score = free agent slots.
+    public static func poolProcesses(_ pool: String) -> String { "pool:\(pool):processes" }
+
+    /// Channel: manager to workers (commands carry `target_process_id`).
+    public static func poolCommands(_ pool: String) -> String { "pool:\(pool):commands" }
+
+    /// Channel: workers to managers and gateways (outcomes and worker lifecycle).
+    public static func poolEvents(_ pool: String) -> String { "pool:\(pool):events" }
+
+    /// Channel: gateways to the pool's leading manager (placement and termination requests).
+    public static func poolRequests(_ pool: String) -> String { "pool:\(pool):requests" }
+
+    /// String taken with `SET NX PX`: the owner token of the pool's active manager.
+    public static func poolLeader(_ pool: String) -> String { "pool:\(pool):leader" }
+
+    /// Counter incremented by every new leadership: the fencing epoch commands carry.
+    public static func poolEpoch(_ pool: String) -> String { "pool:\(pool):epoch" }
+
+    /// Hash: the leader's view of the pool (`desired_workers`, `launches_in_flight`), refreshed
+    /// by the leading manager so that gateways can report it.
+    public static func poolState(_ pool: String) -> String { "pool:\(pool):state" }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import PoolProtocol
+import Testing
+
+@Suite struct MessageCodecTests {
+    let agentID = Identifier.make()
+    let processID = Identifier.make()
+
+    var spec: AgentSpec {
+        AgentSpec(agentID: agentID, name: "dev-1", poolName: "developer_pool", role: "developer",
+                  metadata: ["team": .string("core"), "level": .number(3), "tags": .array([.bool(true), .null])])
+    }
+
+    @Test func everyMessageRoundTripsAsOneLine() throws {
+        let messages: [PoolMessage] = [
+            .placeAgent(PlaceAgent(agent: spec)),
+            .terminateAgent(TerminateAgent(agentID: agentID)),
+            .startAgent(StartAgent(targetProcessID: processID, epoch: 4, agent: spec)),
+            .stopAgent(StopAgent(targetProcessID: processID, epoch: 4, agentID: agentID)),
+            .retireWorker(RetireWorker(targetProcessID: processID, epoch: 1)),
+            .workerRegistered(WorkerEvent(processID: processID)),
+            .workerStopping(WorkerEvent(processID: processID)),
+            .agentStarted(AgentEvent(processID: processID, agentID: agentID)),
+            .agentStopped(AgentEvent(processID: processID, agentID: agentID)),
+            .agentFailed(AgentFailed(processID: nil, agentID: agentID, reason: "pool full", retryable: true)),
+        ]
+        for message in messages {
+            let line = MessageCodec.encode(message)
+            #expect(!line.contains(UInt8(ascii: "\n")))
+            #expect(try MessageCodec.decode(line) == message)
+        }
+        #expect(Set(messages.map(\.type)) == Set(MessageType.allCases))
+    }
+
+    @Test func wireFormatCarriesVersionTypeAndTarget() throws {
+        let line = MessageCodec.encode(.stopAgent(StopAgent(targetProcessID: processID, epoch: 2, agentID: agentID)), messageID: "m1")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+        #expect(object["v"] as? Int == 1)
+        #expect(object["type"] as? String == "stop_agent")
+        #expect(object["message_id"] as? String == "m1")
+        #expect(object["target_process_id"] as? String == processID)
+        #expect(object["epoch"] as? Int == 2)
+    }
+
+    @Test(arguments: [
+        "", "not json", "[]", "{}", "{\"v\":1}", "{\"v\":2,\"type\":\"stop_agent\",\"message_id\":\"x\"}",
+        "{\"v\":1,\"type\":\"explode\",\"message_id\":\"x\"}",
+        "{\"v\":1,\"type\":\"stop_agent\",\"message_id\":\"x\"}",
+        "{\"v\":1,\"type\":\"stop_agent\",\"message_id\":\"x\",\"target_process_id\":\"../../etc\",\"epoch\":1,\"agent_id\":\"a\"}",
+        "{\"v\":1,\"type\":\"agent_started\",\"message_id\":\"x\",\"process_id\":7,\"agent_id\":null}",
+        "{\"v\":1,\"type\":\"retire_worker\",\"message_id\":\"x\",\"target_process_id\":\"00000000-0000-0000-0000-000000000000\",\"epoch\":-1}",
+        "{\"v\":1,\"type\":\"worker_registered\",\"message_id\":\"x\",\"process_id\":\"00000000-0000-0000-0000-000000000000\"}\n{}",
+    ])
+    func malformedLinesAreRejectedWithAReason(_ line: String) {
+        #expect(throws: MessageDecodingError.self) { try MessageCodec.decode(Array(line.utf8)) }
+    }
+
+    @Test func uppercaseIdsAreNotCanonical() {
+        let line = "{\"v\":1,\"type\":\"worker_registered\",\"message_id\":\"x\",\"process_id\":\"\(processID.uppercased())\"}"
+        #expect(throws: MessageDecodingError.self) { try MessageCodec.decode(Array(line.utf8)) }
+    }
+
+    @Test func errorTextNeverEchoesTheLine() {
+        let secret = "{\"v\":1,\"type\":\"s3cr3t-value\",\"message_id\":\"x\"}"
+        do {
+            _ = try MessageCodec.decode(Array(secret.utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.contains("unknown type"))
+        }
+        let bad = "{\"v\":1,\"type\":\"agent_failed\",\"message_id\":\"x\",\"agent_id\":\"p4ssw0rd\",\"reason\":\"r\",\"retryable\":false}"
+        do {
+            _ = try MessageCodec.decode(Array(bad.utf8))
+            Issue.record("expected an error")
+        } catch {
+            #expect(!error.description.contains("p4ssw0rd"))
+        }
+    }
+}
