@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import PoolConfig
+import Registry
+import ServiceLifecycle
+import ServiceSupport
+
+/// `gateway [--config FILE]`: the HTTP/JSON API (contract section 1).
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway", abstract: "Serves the AgentPool HTTP/JSON API.")
+
+    @Option(help: "The pool file (default: POOL_CONFIG or pool.yaml).")
+    var config: String?
+
+    /// Request bodies above this get 413.
+    static let maxBodySize = 1024 * 1024
+
+    func run() async throws {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration.load(configPath: config)
+        } catch {
+            StartupFailure.exit(program: "gateway", error: error)
+        }
+        let settings = configuration.settings
+        LoggingSetup.bootstrap(settings: settings)
+        let logger = Logger(label: "agentpool.gateway")
+
+        let clients = Clients(settings: settings, redisPoolSize: 16, logger: logger)
+        let pools = configuration.pools.pools
+        let registries = Dictionary(uniqueKeysWithValues: pools.map { ($0.name, PoolRegistry(redis: clients.redis, pool: $0.name)) })
+        let directory = PoolDirectory(pools: pools, registries: registries)
+        let outcomes = AgentOutcomes()
+        let lifecycle = AgentLifecycle(
+            store: clients.store, registries: registries, outcomes: outcomes, timeout: settings.spawnTimeout, logger: logger)
+
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        HealthRoutes(clients: clients).register(on: router)
+        let api = router.group("api/v1").add(middleware: APIKeyMiddleware(keys: settings.apiKeys))
+        PoolRoutes(directory: directory).register(on: api)
+        AgentRoutes(directory: directory, lifecycle: lifecycle, store: clients.store, maxBodySize: Self.maxBodySize).register(on: api)
+
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.gatewayHost, port: settings.gatewayPort), serverName: "agentpool"),
+            services: [
+                OutcomeListener(pools: pools.map(\.name), redis: settings.redis, outcomes: outcomes, logger: logger),
+                SchemaMigration(clients: clients, logger: logger),
+            ],
+            logger: logger)
+        logger.info(
+            "Gateway listening",
+            metadata: ["address": "\(settings.gatewayHost):\(settings.gatewayPort)", "auth": "\(settings.apiKeys.isEmpty ? "off" : "api keys")"])
+        try await app.runService()
+        await clients.close()
+    }
+}
+
+/// Applies migrations in the background, so that `/healthz` answers while the database is
+/// still coming up (and `/readyz` tells the truth meanwhile).
+struct SchemaMigration: Service {
+    let clients: Clients
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            try await clients.waitUntilReady(logger: logger)
+        }
+        // Stay up until shutdown: a Service that returns early would end the group.
+        try? await gracefulShutdown()
+    }
+}

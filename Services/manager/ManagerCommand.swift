@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PoolConfig
+import ServiceLifecycle
+import ServiceSupport
+
+/// `manager [--pool NAME] [--config FILE]`: one manager per pool of the file, each independent.
+@main
+struct ManagerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "manager",
+        abstract: "Manages AgentPool pools: places agents, launches and heals workers, reconciles.")
+
+    @Option(help: "Manage only this pool (default: every pool of the file).")
+    var pool: String?
+
+    @Option(help: "The pool file (default: POOL_CONFIG or pool.yaml).")
+    var config: String?
+
+    @Option(name: .customLong("worker-path"), help: "The worker executable to launch (default: the pool's worker_path, else `worker` beside this manager).")
+    var workerPath: String?
+
+    func run() async throws {
+        let configuration: ServiceConfiguration
+        let pools: [PoolDefinition]
+        do {
+            configuration = try ServiceConfiguration.load(configPath: config)
+            pools = try configuration.selectPools(pool)
+        } catch {
+            StartupFailure.exit(program: "manager", error: error)
+        }
+
+        LoggingSetup.bootstrap(settings: configuration.settings)
+        let logger = Logger(label: "agentpool.manager")
+        let clients = Clients(settings: configuration.settings, logger: logger)
+        try await clients.waitUntilReady(logger: logger)
+
+        let configPath = URL(fileURLWithPath: configuration.pools.path).standardizedFileURL.path
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        for definition in pools {
+            var poolLogger = logger
+            poolLogger[metadataKey: "pool"] = "\(definition.name)"
+            let launcher: WorkerLauncher? = switch definition.launcher {
+            case .process:
+                WorkerLauncher(
+                    definition: definition,
+                    executable: WorkerLauncher.workerExecutable(for: definition, override: workerPath),
+                    configPath: configPath, logger: poolLogger)
+            case .external: nil
+            }
+            services.append(.init(service: PoolManager(
+                definition: definition, clients: clients, redisConfiguration: configuration.settings.redis,
+                launcher: launcher, logger: poolLogger)))
+            logger.info("✓ Auto-created manager: \(definition.name) (\(definition.role))")
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await clients.close()
+    }
+}

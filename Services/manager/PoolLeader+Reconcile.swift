@@ -1,0 +1,83 @@
+import Foundation
+import PoolCore
+import PoolProtocol
+import Registry
+
+extension PoolLeader {
+    /// One reconcile pass: heal dead workers, make the registry match PostgreSQL, keep
+    /// `min_workers` running and publish how many workers the pool wants. Run on a timer,
+    /// at the start of a leadership and after reconnecting, so that nothing depends on one
+    /// pub/sub message arriving.
+    func reconcile() async {
+        do {
+            let now = Date()
+            var workers = try await registry.workers()
+            for dead in workers where Liveness.isStale(lastHeartbeat: dead.lastHeartbeat, now: now, staleAfter: limits.staleAfter) {
+                await heal(deadWorker: dead.processID)
+            }
+            workers.removeAll { Liveness.isStale(lastHeartbeat: $0.lastHeartbeat, now: now, staleAfter: limits.staleAfter) }
+
+            let clock = ContinuousClock.now
+            inFlight = inFlight.filter { $0.value > clock }
+            let shouldRun = try await store.shouldRun(pool: definition.name).filter { $0.status != .failed }
+            let specs = Dictionary(shouldRun.map { ($0.id, $0.spec) }, uniquingKeysWith: { first, _ in first })
+            let plan = ReconcilePlan.make(
+                shouldRun: Set(specs.keys), placed: try await registry.placements(),
+                reserved: Set(inFlight.keys).union(waiting.map(\.agentID)),
+                liveWorkers: Set(workers.map(\.processID)))
+
+            for orphan in plan.orphaned {
+                try await registry.releaseAgent(agentID: orphan.agentID, processID: orphan.processID)
+            }
+            for placement in plan.toStop {
+                try await registry.publish(
+                    .stopAgent(StopAgent(targetProcessID: placement.processID, epoch: epoch, agentID: placement.agentID)),
+                    on: .commands)
+            }
+            if !plan.isEmpty {
+                logger.info(
+                    "Reconcile repairs",
+                    metadata: ["place": "\(plan.toPlace.count)", "stop": "\(plan.toStop.count)", "orphaned": "\(plan.orphaned.count)"])
+            }
+            for agentID in plan.toPlace {
+                if let spec = specs[agentID] { await place(spec) }
+            }
+            try await keepMinimumWorkers(liveWorkers: workers.count)
+            try await publishDesiredWorkers(workers: workers)
+        } catch {
+            logger.warning("Reconcile pass failed; retrying on the next one", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Removes a dead worker's registry entries and marks its agents unplaced, so that this
+    /// pass places them again with the same id, name and metadata.
+    private func heal(deadWorker processID: String) async {
+        do {
+            let agents = try await registry.deregister(processID: processID)
+            for agentID in agents { try await store.markUnplaced(id: agentID, processID: processID) }
+            logger.warning(
+                "Declared worker dead; placing its agents again",
+                metadata: ["process_id": "\(processID)", "agents": "\(agents.count)"])
+        } catch {
+            logger.error("Healing failed", metadata: ["process_id": "\(processID)", "error": "\(error)"])
+        }
+    }
+
+    private func keepMinimumWorkers(liveWorkers: Int) async throws {
+        guard let launcher else { return }
+        _ = await launcher.expireLaunches(olderThan: max(.seconds(15), limits.staleAfter))
+        let missing = limits.minWorkers - liveWorkers - (await launcher.inFlight)
+        guard missing > 0 else { return }
+        logger.info("Starting workers to keep min_workers", metadata: ["launching": "\(missing)", "min_workers": "\(limits.minWorkers)"])
+        for _ in 0..<missing { _ = try await launcher.launch() }
+    }
+
+    /// Publishes `desired_workers` for the pool stats (and for orchestrators under
+    /// `launcher: external`).
+    private func publishDesiredWorkers(workers: [WorkerSnapshot]) async throws {
+        let used = workers.reduce(0) { $0 + $1.usedSlots }
+        let desired = ScalingPolicy.desiredWorkers(agentsWanted: used + waiting.count, limits: limits)
+        _ = try await registry.redis.send(
+            "HSET", RedisKeys.poolState(definition.name), "desired_workers", String(desired), "epoch", String(epoch))
+    }
+}

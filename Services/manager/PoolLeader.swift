@@ -1,0 +1,167 @@
+import AgentStore
+import Foundation
+import Logging
+import PoolConfig
+import PoolCore
+import PoolProtocol
+import Registry
+
+/// What the leading manager of a pool does: places agents on workers with free slots,
+/// launches workers when every slot is taken, and reconciles PostgreSQL (what should run)
+/// with the registry (what runs). It acts only while its leadership lasts; every command it
+/// sends carries its epoch.
+actor PoolLeader {
+    let definition: PoolDefinition
+    let limits: PoolLimits
+    let epoch: Int
+    let registry: PoolRegistry
+    let store: AgentStore
+    let launcher: WorkerLauncher?
+    var logger: Logger
+
+    /// Agents waiting for a free slot, in arrival order.
+    var waiting: [AgentSpec] = []
+    /// Agents with a reservation and a start command on the way: agent id → deadline.
+    var inFlight: [String: ContinuousClock.Instant] = [:]
+
+    /// How long a reservation waits for the worker's confirmation before its slot frees.
+    static let startTimeout: Duration = .seconds(15)
+
+    init(definition: PoolDefinition, epoch: Int, registry: PoolRegistry, store: AgentStore, launcher: WorkerLauncher?, logger: Logger) {
+        self.definition = definition
+        self.limits = PoolLimits(definition)
+        self.epoch = epoch
+        self.registry = registry
+        self.store = store
+        self.launcher = launcher
+        self.logger = logger
+        self.logger[metadataKey: "epoch"] = "\(epoch)"
+    }
+
+    // MARK: Messages
+
+    /// Acts on one message from the requests or events channel.
+    func handle(_ message: PoolMessage) async {
+        switch message {
+        case .placeAgent(let request):
+            guard request.agent.poolName == definition.name else { return }
+            await place(request.agent)
+        case .terminateAgent(let request):
+            await terminate(agentID: request.agentID)
+        case .workerRegistered(let event):
+            await launcher?.registered(event.processID)
+            logger.info("Worker joined", metadata: ["process_id": "\(event.processID)"])
+            await placeWaiting()
+        case .agentStarted(let event):
+            inFlight.removeValue(forKey: event.agentID)
+        case .agentFailed(let event) where event.processID != nil:
+            // A worker could not record the agent; the next reconcile pass places it again.
+            inFlight.removeValue(forKey: event.agentID)
+        case .workerStopping(let event):
+            logger.info("Worker leaving; its agents will be placed again", metadata: ["process_id": "\(event.processID)"])
+        default:
+            break
+        }
+    }
+
+    // MARK: Placement
+
+    /// Reserves a slot and commands that worker, or queues the agent and scales up.
+    func place(_ spec: AgentSpec) async {
+        guard inFlight[spec.agentID] == nil, !waiting.contains(where: { $0.agentID == spec.agentID }) else { return }
+        do {
+            if try await startOnFreeSlot(spec) { return }
+            waiting.append(spec)
+            await scaleUp()
+        } catch {
+            logger.error("Placement failed", metadata: ["agent_id": "\(spec.agentID)", "error": "\(error)"])
+        }
+    }
+
+    /// Returns false when no worker has a free slot.
+    func startOnFreeSlot(_ spec: AgentSpec) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(Self.startTimeout.seconds)
+        guard let processID = try await registry.reserveSlot(agentID: spec.agentID, deadline: deadline) else { return false }
+        inFlight[spec.agentID] = .now + Self.startTimeout
+        let command = StartAgent(targetProcessID: processID, epoch: epoch, agent: spec)
+        if try await registry.publish(.startAgent(command), on: .commands) == 0 {
+            // Nobody listens on the commands channel: give the slot back and wait for a worker.
+            inFlight.removeValue(forKey: spec.agentID)
+            try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
+            return false
+        }
+        logger.info("Placed agent", metadata: ["agent_id": "\(spec.agentID)", "process_id": "\(processID)"])
+        return true
+    }
+
+    /// Places waiting agents while slots are free (after a worker joined).
+    func placeWaiting() async {
+        while let next = waiting.first {
+            do {
+                guard try await startOnFreeSlot(next) else { break }
+                waiting.removeFirst()
+            } catch {
+                logger.error("Placement failed", metadata: ["agent_id": "\(next.agentID)", "error": "\(error)"])
+                break
+            }
+        }
+        if !waiting.isEmpty { await scaleUp() }
+    }
+
+    /// Launches the workers the waiting agents need; refuses them when the pool is at
+    /// `max_workers` with every slot taken.
+    func scaleUp() async {
+        guard !waiting.isEmpty else { return }
+        do {
+            let workers = try await registry.workers()
+            let free = workers.filter { $0.status == .ready }.reduce(0) { $0 + $1.freeSlots }
+            let launching = await launcher?.inFlight ?? 0
+            let count = ScalingPolicy.workersToLaunch(
+                waitingAgents: waiting.count, freeSlots: free, workers: workers.count,
+                launchesInFlight: launching, limits: limits)
+            if count > 0, let launcher {
+                logger.info("Scaling up", metadata: ["launching": "\(count)", "waiting": "\(waiting.count)"])
+                for _ in 0..<count { _ = try await launcher.launch() }
+            } else if count == 0, launching == 0, workers.count >= limits.maxWorkers {
+                await refuseWaiting(reason: "pool \(definition.name) is at max_workers (\(limits.maxWorkers)) and full")
+            }
+        } catch {
+            logger.error("Scaling failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Tells the gateways the waiting agents cannot be placed, and removes their rows so that a
+    /// refused spawn leaves nothing behind.
+    private func refuseWaiting(reason: String) async {
+        let refused = waiting
+        waiting.removeAll()
+        for spec in refused {
+            try? await store.deleteRefused(id: spec.agentID)
+            _ = try? await registry.publish(
+                .agentFailed(AgentFailed(processID: nil, agentID: spec.agentID, reason: reason, retryable: true)), on: .events)
+        }
+        logger.warning("Refused spawns: pool full", metadata: ["count": "\(refused.count)"])
+    }
+
+    // MARK: Termination
+
+    private func terminate(agentID: String) async {
+        waiting.removeAll { $0.agentID == agentID }
+        do {
+            guard let processID = try await registry.placements(of: [agentID])[agentID] else { return }
+            try await registry.publish(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch, agentID: agentID)), on: .commands)
+        } catch {
+            logger.error("Termination not sent; the next reconcile pass retries", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
+        }
+    }
+}
+
+extension PoolLimits {
+    init(_ definition: PoolDefinition) {
+        self.init(
+            poolName: definition.name, role: definition.role, maxAgentsPerProcess: definition.maxAgentsPerProcess,
+            minWorkers: definition.minWorkers, maxWorkers: definition.maxWorkers,
+            heartbeatInterval: definition.heartbeatInterval, staleAfter: definition.staleAfter,
+            idleTimeout: definition.idleTimeout)
+    }
+}

@@ -1,0 +1,112 @@
+import AgentStore
+import Foundation
+import Logging
+import PoolProtocol
+import Registry
+
+/// The agents this worker hosts, and the only place that starts or stops them. Each change is
+/// recorded in PostgreSQL and in the registry before it is announced, so whoever receives the
+/// announcement can read the new state from either.
+actor AgentHost {
+    private let processID: String
+    private let registry: PoolRegistry
+    private let store: AgentStore
+    private let logger: Logger
+    private var agents: [String: HostedAgent] = [:]
+    /// Agents between "start" and "running": a repeated command waits for the first.
+    private var starting: Set<String> = []
+
+    init(processID: String, registry: PoolRegistry, store: AgentStore, logger: Logger) {
+        self.processID = processID
+        self.registry = registry
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Whether nothing runs or starts here: the only state in which the worker may retire.
+    var isIdle: Bool { agents.isEmpty && starting.isEmpty }
+
+    /// Starts `spec` here, unless it already runs here (then it is announced again) or on
+    /// another live worker (then nothing happens: an agent never runs twice).
+    func start(_ spec: AgentSpec) async {
+        var logger = logger
+        logger[metadataKey: "agent_id"] = "\(spec.agentID)"
+        if agents[spec.agentID] != nil {
+            await announce(.agentStarted(AgentEvent(processID: processID, agentID: spec.agentID)))
+            return
+        }
+        guard starting.insert(spec.agentID).inserted else { return }
+        defer { starting.remove(spec.agentID) }
+        do {
+            switch try await registry.claimAgent(spec, processID: processID) {
+            case .claimed: break
+            case .placedElsewhere:
+                logger.warning("Agent already runs on another worker; not starting it here")
+                try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
+                return
+            case .notRegistered:
+                logger.warning("Start refused: this worker is not registered (declared dead?)")
+                return
+            }
+            guard try await store.markRunning(id: spec.agentID, processID: processID) else {
+                logger.info("Agent should no longer run; not starting it")
+                try await registry.releaseAgent(agentID: spec.agentID, processID: processID)
+                await announce(.agentStopped(AgentEvent(processID: processID, agentID: spec.agentID)))
+                return
+            }
+            let agent = HostedAgent(spec: spec)
+            await agent.markRunning()
+            agents[spec.agentID] = agent
+            logger.info("Agent started", metadata: ["name": "\(spec.name)", "hosted": "\(agents.count)"])
+            await announce(.agentStarted(AgentEvent(processID: processID, agentID: spec.agentID)))
+        } catch {
+            logger.error("Agent start failed", metadata: ["error": "\(error)"])
+            try? await registry.releaseAgent(agentID: spec.agentID, processID: processID)
+            await announce(.agentFailed(AgentFailed(
+                processID: processID, agentID: spec.agentID, reason: "worker could not record the agent", retryable: true)))
+        }
+    }
+
+    /// Stops `agentID` for good. Harmless when it does not run here.
+    func stop(agentID: String) async {
+        if let agent = agents.removeValue(forKey: agentID) { await agent.stop() }
+        do {
+            try await registry.releaseAgent(agentID: agentID, processID: processID)
+            try await store.markTerminated(id: agentID)
+            logger.info("Agent stopped", metadata: ["agent_id": "\(agentID)", "hosted": "\(agents.count)"])
+            await announce(.agentStopped(AgentEvent(processID: processID, agentID: agentID)))
+        } catch {
+            logger.error("Agent stop not recorded", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
+        }
+    }
+
+    /// Hands every agent back for placement elsewhere (the worker is leaving): each is
+    /// removed from the registry and recorded unplaced, still desired `running`, so the
+    /// manager places it again.
+    func handOverAll() async {
+        for (agentID, agent) in agents {
+            await agent.stop()
+            try? await registry.releaseAgent(agentID: agentID, processID: processID)
+            try? await store.markUnplaced(id: agentID, processID: processID)
+        }
+        if !agents.isEmpty { logger.info("Handed agents back for placement", metadata: ["count": "\(agents.count)"]) }
+        agents.removeAll()
+    }
+
+    /// Stops every agent locally without touching the registry: used when this worker finds
+    /// it was declared dead, since its agents may already run elsewhere.
+    func abandonAll() async {
+        for agent in agents.values { await agent.stop() }
+        if !agents.isEmpty { logger.warning("Declared dead: stopped local agents", metadata: ["count": "\(agents.count)"]) }
+        agents.removeAll()
+    }
+
+    private func announce(_ message: PoolMessage) async {
+        do {
+            try await registry.publish(message, on: .events)
+        } catch {
+            // The outcome is already in PostgreSQL and Redis; waiters fall back to reading it.
+            logger.warning("Could not publish event", metadata: ["type": "\(message.type.rawValue)", "error": "\(error)"])
+        }
+    }
+}

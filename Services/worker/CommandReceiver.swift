@@ -1,0 +1,63 @@
+import Logging
+import PoolProtocol
+import Redis
+
+/// Reads `pool:<name>:commands`, keeps what is addressed to this worker and not fenced by a
+/// newer leadership epoch, and runs each command concurrently. A malformed line is logged
+/// and dropped; it never stops the loop. Returns when the stream ends or the worker accepted
+/// a `retire_worker` command.
+struct CommandReceiver {
+    let processID: String
+    let host: AgentHost
+    let logger: Logger
+
+    func receive(_ events: AsyncStream<RedisSubscriberEvent>) async {
+        var highestEpoch = 0
+        await withDiscardingTaskGroup { group in
+            for await event in events {
+                guard case .message(_, let payload) = event else { continue }
+                let message: PoolMessage
+                do {
+                    message = try MessageCodec.decode(payload)
+                } catch {
+                    logger.warning("Dropped a line on the commands channel", metadata: ["reason": "\(error.reason)"])
+                    continue
+                }
+                guard message.targetProcessID == processID else { continue }
+                let epoch = Self.epoch(of: message)
+                guard epoch >= highestEpoch else {
+                    logger.warning("Ignored a command from an older leadership", metadata: ["epoch": "\(epoch)", "current": "\(highestEpoch)"])
+                    continue
+                }
+                highestEpoch = epoch
+                if case .retireWorker = message {
+                    if await host.isIdle {
+                        logger.info("Retiring: this worker is empty and was taken out of the pool")
+                        return
+                    }
+                    logger.warning("Retire refused: this worker still hosts agents")
+                    continue
+                }
+                group.addTask { await handle(message) }
+            }
+        }
+    }
+
+    private func handle(_ message: PoolMessage) async {
+        switch message {
+        case .startAgent(let command): await host.start(command.agent)
+        case .stopAgent(let command): await host.stop(agentID: command.agentID)
+        default:
+            logger.warning("Dropped a message that does not belong on the commands channel", metadata: ["type": "\(message.type.rawValue)"])
+        }
+    }
+
+    private static func epoch(of message: PoolMessage) -> Int {
+        switch message {
+        case .startAgent(let command): command.epoch
+        case .stopAgent(let command): command.epoch
+        case .retireWorker(let command): command.epoch
+        default: 0
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Postgres
+
+/// The database schema, as migrations applied once (under a transaction-scoped advisory lock)
+/// by whichever service starts first.
+public enum AgentSchema {
+    /// Every migration, oldest first. Never edit one that has shipped; add a new one.
+    public static let migrations: [PostgresMigration] = [
+        PostgresMigration(
+            version: 1, name: "create agents",
+            sql: """
+                CREATE TABLE agents (
+                    id              uuid PRIMARY KEY,
+                    name            text NOT NULL,
+                    pool_name       text NOT NULL,
+                    role            text NOT NULL,
+                    metadata        jsonb NOT NULL DEFAULT '{}'::jsonb,
+                    desired_state   text NOT NULL CHECK (desired_state IN ('running', 'terminated')),
+                    status          text NOT NULL
+                                    CHECK (status IN ('pending', 'starting', 'running', 'stopping', 'terminated', 'failed')),
+                    process_id      uuid,
+                    idempotency_key text,
+                    request_hash    text,
+                    failure_reason  text,
+                    created_at      timestamptz NOT NULL DEFAULT now(),
+                    updated_at      timestamptz NOT NULL DEFAULT now()
+                );
+                -- An Idempotency-Key is scoped to its pool; a failed spawn clears its key.
+                CREATE UNIQUE INDEX agents_pool_idempotency_key
+                    ON agents (pool_name, idempotency_key) WHERE idempotency_key IS NOT NULL;
+                -- Reconcile passes read what should run in one pool.
+                CREATE INDEX agents_pool_desired ON agents (pool_name, desired_state);
+                CREATE INDEX agents_created_at ON agents (created_at);
+                """)
+    ]
+}

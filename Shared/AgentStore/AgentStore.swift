@@ -1,0 +1,143 @@
+import Foundation
+import Postgres
+import PoolProtocol
+
+/// The `agents` table: the desired state of every agent, the source of truth that
+/// reconciliation restores the registry from. Every statement is one parameterized
+/// `PQexecParams` call, so it works through PgBouncer in transaction pooling mode.
+public struct AgentStore: Sendable {
+    public let client: PostgresClient
+
+    public init(client: PostgresClient) {
+        self.client = client
+    }
+
+    /// Records a new agent that should run (status `pending`). When `idempotencyKey` is
+    /// already taken in the pool, nothing is inserted and the first request's row is
+    /// returned instead.
+    public func insert(_ spec: AgentSpec, idempotencyKey: String?, requestHash: String?) async throws -> InsertOutcome {
+        let inserted = try await client.query(
+            """
+            INSERT INTO agents (id, name, pool_name, role, metadata, desired_state, status, idempotency_key, request_hash)
+            VALUES ($1::uuid, $2, $3, $4, $5::jsonb, 'running', 'pending', $6, $7)
+            ON CONFLICT (pool_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING \(AgentRecord.columns)
+            """,
+            [spec.agentID, spec.name, spec.poolName, spec.role, try Self.json(spec.metadata), idempotencyKey, requestHash])
+        if let row = inserted.rows.first { return .created(try AgentRecord(row: row)) }
+        guard let idempotencyKey else { throw AgentStoreError(message: "insert returned no row") }
+        let existing = try await client.query(
+            "SELECT \(AgentRecord.columns) FROM agents WHERE pool_name = $1 AND idempotency_key = $2",
+            [spec.poolName, idempotencyKey])
+        guard let row = existing.rows.first else {
+            // The first request failed and freed its key between our two statements: try again.
+            return try await insert(spec, idempotencyKey: idempotencyKey, requestHash: requestHash)
+        }
+        return .existing(try AgentRecord(row: row))
+    }
+
+    /// The agent with `id`, or nil.
+    public func fetch(id: String) async throws -> AgentRecord? {
+        let result = try await client.query("SELECT \(AgentRecord.columns) FROM agents WHERE id = $1::uuid", [id])
+        return try result.rows.first.map(AgentRecord.init(row:))
+    }
+
+    /// Agents, newest first, optionally of one pool and/or one status.
+    public func list(pool: String?, status: AgentStatus?, limit: Int = 1000) async throws -> [AgentRecord] {
+        let result = try await client.query(
+            """
+            SELECT \(AgentRecord.columns) FROM agents
+            WHERE ($1::text IS NULL OR pool_name = $1) AND ($2::text IS NULL OR status = $2)
+            ORDER BY created_at DESC, id LIMIT $3
+            """,
+            [pool, status?.rawValue, limit])
+        return try result.rows.map(AgentRecord.init(row:))
+    }
+
+    /// Agents of `pool` that should run: what a reconcile pass makes the registry match.
+    public func shouldRun(pool: String) async throws -> [AgentRecord] {
+        let result = try await client.query(
+            "SELECT \(AgentRecord.columns) FROM agents WHERE pool_name = $1 AND desired_state = 'running' ORDER BY created_at",
+            [pool])
+        return try result.rows.map(AgentRecord.init(row:))
+    }
+
+    /// A worker records that the agent runs on it. Returns false (and changes nothing) when
+    /// the agent should no longer run, so a late start never revives a terminated agent.
+    public func markRunning(id: String, processID: String) async throws -> Bool {
+        let result = try await client.query(
+            """
+            UPDATE agents SET status = 'running', process_id = $2::uuid, failure_reason = NULL, updated_at = now()
+            WHERE id = $1::uuid AND desired_state = 'running'
+            """,
+            [id, processID])
+        return result.affectedRows == 1
+    }
+
+    /// Termination was asked for: the agent should not run any more. Returns the row as it
+    /// is now (unchanged when it had already ended), or nil for an unknown id.
+    public func markStopping(id: String) async throws -> AgentRecord? {
+        let result = try await client.query(
+            """
+            UPDATE agents SET desired_state = 'terminated',
+                status = CASE WHEN status IN ('terminated', 'failed') THEN status
+                              WHEN process_id IS NULL THEN 'terminated' ELSE 'stopping' END,
+                updated_at = now()
+            WHERE id = $1::uuid
+            RETURNING \(AgentRecord.columns)
+            """,
+            [id])
+        return try result.rows.first.map(AgentRecord.init(row:))
+    }
+
+    /// The agent stopped for good.
+    public func markTerminated(id: String) async throws {
+        _ = try await client.query(
+            """
+            UPDATE agents SET desired_state = 'terminated', status = 'terminated', process_id = NULL, updated_at = now()
+            WHERE id = $1::uuid AND status <> 'failed'
+            """,
+            [id])
+    }
+
+    /// The agent was placed on no worker (its worker left or died); it waits for placement.
+    public func markUnplaced(id: String, processID: String) async throws {
+        _ = try await client.query(
+            """
+            UPDATE agents SET status = 'pending', process_id = NULL, updated_at = now()
+            WHERE id = $1::uuid AND process_id = $2::uuid AND desired_state = 'running'
+            """,
+            [id, processID])
+    }
+
+    /// The agent could not be started and will not be retried. Its idempotency key is freed
+    /// so that the client may try again with the same key.
+    public func markFailed(id: String, reason: String) async throws {
+        _ = try await client.query(
+            """
+            UPDATE agents SET desired_state = 'terminated', status = 'failed', process_id = NULL,
+                failure_reason = $2, idempotency_key = NULL, updated_at = now()
+            WHERE id = $1::uuid AND status NOT IN ('running', 'terminated')
+            """,
+            [id, reason])
+    }
+
+    /// Deletes an agent that was refused before it ever ran, so that a refused spawn leaves
+    /// nothing behind (contract: "A refused spawn (503) creates nothing that lists as live").
+    public func deleteRefused(id: String) async throws {
+        _ = try await client.query(
+            "DELETE FROM agents WHERE id = $1::uuid AND status IN ('pending', 'starting') AND process_id IS NULL", [id])
+    }
+
+    private static func json(_ object: JSONObject) throws -> String {
+        String(decoding: try JSONEncoder().encode(object), as: UTF8.self)
+    }
+}
+
+/// What `insert` did.
+public enum InsertOutcome: Sendable, Hashable {
+    /// A new row.
+    case created(AgentRecord)
+    /// The idempotency key was taken: the first request's row.
+    case existing(AgentRecord)
+}

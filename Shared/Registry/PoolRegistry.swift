@@ -1,0 +1,151 @@
+import Foundation
+import PoolCore
+import PoolProtocol
+import Redis
+
+/// One pool's live registry in Redis (contract section 2): who runs, where, with how many
+/// free slots, and the pool's channels. Every change goes through a Lua script in
+/// `RegistryScripts`, so readers never see a half-made change.
+public struct PoolRegistry: Sendable {
+    public let redis: RedisClient
+    public let pool: String
+
+    public init(redis: RedisClient, pool: String) {
+        self.redis = redis
+        self.pool = pool
+    }
+
+    // MARK: Workers
+
+    /// Registers a worker with no agents and a score of `maxAgents`.
+    public func register(_ worker: WorkerIdentity, now: Date = Date()) async throws {
+        _ = try await redis.evalScript(
+            RegistryScripts.register, keys: [],
+            arguments: [
+                worker.processID, pool, String(worker.pid), worker.host, String(worker.maxAgents),
+                Timestamp.string(now), String(Timestamp.milliseconds(now)),
+            ])
+    }
+
+    /// Records a heartbeat. Returns false when the worker's registration is gone, which
+    /// means a manager declared it dead: it must stop its agents before anything else.
+    public func heartbeat(processID: String, now: Date = Date()) async throws -> Bool {
+        let reply = try await redis.evalScript(
+            RegistryScripts.heartbeat, keys: [],
+            arguments: [processID, pool, Timestamp.string(now), String(Timestamp.milliseconds(now))])
+        return (reply.int ?? -1) >= 0
+    }
+
+    /// Takes the worker out of placement (score 0, status `draining`).
+    public func drain(processID: String, now: Date = Date()) async throws {
+        _ = try await redis.evalScript(
+            RegistryScripts.drain, keys: [], arguments: [processID, pool, String(Timestamp.milliseconds(now))])
+    }
+
+    /// Removes the worker and the registry entries of every agent it hosted; returns those
+    /// agent ids.
+    @discardableResult
+    public func deregister(processID: String) async throws -> [String] {
+        let reply = try await redis.evalScript(RegistryScripts.deregister, keys: [], arguments: [processID, pool])
+        return reply.array?.compactMap(\.string) ?? []
+    }
+
+    /// Every registered worker of the pool, with its free-slot score.
+    public func workers() async throws -> [WorkerSnapshot] {
+        let members = try await redis.send("ZRANGE", RedisKeys.poolProcesses(pool), "0", "-1", "WITHSCORES")
+        let flat = members.array ?? []
+        var scores: [(String, Int)] = []
+        for index in stride(from: 0, to: flat.count - 1, by: 2) {
+            guard let id = flat[index].string else { continue }
+            scores.append((id, Int(Double(flat[index + 1].string ?? "0") ?? 0)))
+        }
+        guard !scores.isEmpty else { return [] }
+        let hashes = try await redis.pipeline(scores.map { ["HGETALL", RedisKeys.process($0.0)] })
+        return zip(scores, hashes).compactMap { entry, reply in
+            WorkerSnapshot(pool: pool, processID: entry.0, freeSlots: entry.1, hash: RedisHash(reply))
+        }
+    }
+
+    // MARK: Placement
+
+    /// Reserves a slot for `agentID` on the ready worker with the most free slots and returns
+    /// that worker's id, or nil when every worker is full. The reservation expires at
+    /// `deadline` unless the worker claims the agent first.
+    public func reserveSlot(agentID: String, deadline: Date, now: Date = Date()) async throws -> String? {
+        let reply = try await redis.evalScript(
+            RegistryScripts.reserve, keys: [],
+            arguments: [agentID, pool, String(Timestamp.milliseconds(now)), String(Timestamp.milliseconds(deadline))])
+        return reply.string
+    }
+
+    /// Gives a reservation back (its command could not be delivered).
+    public func releaseReservation(agentID: String, processID: String, now: Date = Date()) async throws {
+        _ = try await redis.evalScript(
+            RegistryScripts.release, keys: [],
+            arguments: [agentID, processID, pool, String(Timestamp.milliseconds(now))])
+    }
+
+    // MARK: Agents
+
+    /// A worker records that it now hosts `agent`.
+    public func claimAgent(_ agent: AgentSpec, processID: String, now: Date = Date()) async throws -> ClaimOutcome {
+        let reply = try await redis.evalScript(
+            RegistryScripts.claimAgent, keys: [],
+            arguments: [
+                agent.agentID, processID, pool, agent.role, agent.name, Timestamp.string(now),
+                String(Timestamp.milliseconds(now)),
+            ])
+        switch reply.int {
+        case 1: return .claimed
+        case 0: return .placedElsewhere
+        default: return .notRegistered
+        }
+    }
+
+    /// A worker records that it no longer hosts `agentID`.
+    public func releaseAgent(agentID: String, processID: String, now: Date = Date()) async throws {
+        _ = try await redis.evalScript(
+            RegistryScripts.releaseAgent, keys: [],
+            arguments: [agentID, processID, pool, String(Timestamp.milliseconds(now))])
+    }
+
+    /// The number of agents placed in the pool.
+    public func agentCount() async throws -> Int {
+        try await redis.send("SCARD", RedisKeys.poolAgents(pool)).int ?? 0
+    }
+
+    /// Where the registry says each of the pool's agents runs.
+    public func placements() async throws -> [String: String] {
+        let ids = try await redis.send("SMEMBERS", RedisKeys.poolAgents(pool)).array?.compactMap(\.string) ?? []
+        return try await placements(of: ids)
+    }
+
+    /// Where the registry says each of `ids` runs; ids not placed are left out.
+    public func placements(of ids: [String]) async throws -> [String: String] {
+        guard !ids.isEmpty else { return [:] }
+        let replies = try await redis.pipeline(ids.map { ["HGET", RedisKeys.agent($0), "process_id"] })
+        var result: [String: String] = [:]
+        for (id, reply) in zip(ids, replies) {
+            if let processID = reply.string { result[id] = processID }
+        }
+        return result
+    }
+
+    // MARK: Messages
+
+    /// Publishes `message` as one JSON line on `channel`; returns how many subscribers got it.
+    @discardableResult
+    public func publish(_ message: PoolMessage, on channel: PoolChannel) async throws -> Int {
+        try await redis.send(bytes: [Array("PUBLISH".utf8), Array(channel.name(pool).utf8), MessageCodec.encode(message)]).int ?? 0
+    }
+}
+
+/// What `claimAgent` found.
+public enum ClaimOutcome: Sendable, Hashable {
+    /// The agent is now recorded on this worker.
+    case claimed
+    /// Another live worker already hosts the agent; starting it here would run it twice.
+    case placedElsewhere
+    /// This worker's registration is gone (declared dead).
+    case notRegistered
+}

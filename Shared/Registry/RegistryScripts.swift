@@ -1,0 +1,151 @@
+import Redis
+
+/// The Lua scripts that change the registry. Each runs atomically in Redis, so the free-slot
+/// score in `pool:<name>:processes`, a worker's counters and its agent sets always change
+/// together: a heartbeat can never undo a reservation in flight, and a burst of placements
+/// can never overfill a worker. (Keys derived inside a script, such as `process:<id>` of the
+/// worker a reservation picks, assume a single Redis, not Redis Cluster.)
+enum RegistryScripts {
+    /// Shared Lua: drops expired reservations and rewrites the worker's `agent_count` and its
+    /// score = max_agents - hosted - reserved (0 unless the worker is `ready`).
+    private static let refresh = """
+        local function refresh(processID, pool, nowMs)
+          local processKey = 'process:' .. processID
+          local reservedKey = processKey .. ':reserved'
+          redis.call('ZREMRANGEBYSCORE', reservedKey, '-inf', nowMs)
+          local maxAgents = tonumber(redis.call('HGET', processKey, 'max_agents')) or 0
+          local hosted = redis.call('SCARD', processKey .. ':agents')
+          local free = maxAgents - hosted - redis.call('ZCARD', reservedKey)
+          if free < 0 or redis.call('HGET', processKey, 'status') ~= 'ready' then free = 0 end
+          redis.call('HSET', processKey, 'agent_count', hosted)
+          redis.call('ZADD', 'pool:' .. pool .. ':processes', free, processID)
+          return free
+        end
+
+        """
+
+    /// Registers (or re-registers) a worker with no agents.
+    /// ARGV: process_id, pool, pid, host, max_agents, now (RFC 3339), now (ms).
+    static let register = RedisScript(refresh + """
+        local processID, pool = ARGV[1], ARGV[2]
+        local processKey = 'process:' .. processID
+        redis.call('DEL', processKey, processKey .. ':agents', processKey .. ':reserved')
+        redis.call('HSET', processKey, 'process_id', processID, 'pool_name', pool, 'pid', ARGV[3],
+          'host', ARGV[4], 'max_agents', ARGV[5], 'agent_count', 0, 'status', 'ready',
+          'started_at', ARGV[6], 'last_heartbeat', ARGV[6])
+        return refresh(processID, pool, ARGV[7])
+        """)
+
+    /// Records a heartbeat and recomputes the score from what the worker hosts. Returns -1
+    /// when the worker's registration is gone (it was declared dead), else its free slots.
+    /// ARGV: process_id, pool, now (RFC 3339), now (ms).
+    static let heartbeat = RedisScript(refresh + """
+        local processKey = 'process:' .. ARGV[1]
+        if redis.call('EXISTS', processKey) == 0 then return -1 end
+        redis.call('HSET', processKey, 'last_heartbeat', ARGV[3])
+        return refresh(ARGV[1], ARGV[2], ARGV[4])
+        """)
+
+    /// Takes a ready worker out of placement (score 0) before it drains and leaves.
+    /// ARGV: process_id, pool, now (ms). Returns 0 when the worker is not registered.
+    static let drain = RedisScript(refresh + """
+        local processKey = 'process:' .. ARGV[1]
+        if redis.call('EXISTS', processKey) == 0 then return 0 end
+        redis.call('HSET', processKey, 'status', 'draining')
+        refresh(ARGV[1], ARGV[2], ARGV[3])
+        return 1
+        """)
+
+    /// Removes a worker and every registry entry of the agents it hosted: used by a worker
+    /// that leaves and by a manager healing a dead one. Returns the agent ids it hosted.
+    /// ARGV: process_id, pool.
+    static let deregister = RedisScript("""
+        local processID, pool = ARGV[1], ARGV[2]
+        local processKey = 'process:' .. processID
+        local agents = redis.call('SMEMBERS', processKey .. ':agents')
+        for _, agentID in ipairs(agents) do
+          local agentKey = 'agent:' .. agentID
+          if redis.call('HGET', agentKey, 'process_id') == processID then
+            redis.call('DEL', agentKey)
+            redis.call('SREM', 'pool:' .. pool .. ':agents', agentID)
+          end
+        end
+        redis.call('DEL', processKey, processKey .. ':agents', processKey .. ':reserved')
+        redis.call('ZREM', 'pool:' .. pool .. ':processes', processID)
+        return agents
+        """)
+
+    /// Reserves one slot for an agent on the ready worker with the most free slots. Returns
+    /// the worker's process id, or false when every worker is full. Scores that turn out
+    /// stale are corrected on the way.
+    /// ARGV: agent_id, pool, now (ms), reservation deadline (ms).
+    static let reserve = RedisScript(refresh + """
+        local agentID, pool, nowMs = ARGV[1], ARGV[2], ARGV[3]
+        local placedOn = redis.call('HGET', 'agent:' .. agentID, 'process_id')
+        if placedOn and redis.call('HGET', 'process:' .. placedOn, 'status') then return placedOn end
+        local candidates = redis.call('ZREVRANGEBYSCORE', 'pool:' .. pool .. ':processes', '+inf', 1, 'LIMIT', 0, 32)
+        for _, processID in ipairs(candidates) do
+          local free = refresh(processID, pool, nowMs)
+          if free > 0 then
+            redis.call('ZADD', 'process:' .. processID .. ':reserved', ARGV[4], agentID)
+            refresh(processID, pool, nowMs)
+            return processID
+          end
+        end
+        return false
+        """)
+
+    /// Gives back a reservation whose command could not be delivered.
+    /// ARGV: agent_id, process_id, pool, now (ms).
+    static let release = RedisScript(refresh + """
+        if redis.call('EXISTS', 'process:' .. ARGV[2]) == 0 then return 0 end
+        redis.call('ZREM', 'process:' .. ARGV[2] .. ':reserved', ARGV[1])
+        refresh(ARGV[2], ARGV[3], ARGV[4])
+        return 1
+        """)
+
+    /// A worker claims an agent it starts: the agent's hash, both sets, the reservation turned
+    /// into a hosted slot. Returns 1 on success, 0 when the agent is already placed on another
+    /// live worker (so it must not run twice), -1 when this worker is not registered.
+    /// ARGV: agent_id, process_id, pool, role, name, now (RFC 3339), now (ms).
+    static let claimAgent = RedisScript(refresh + """
+        local agentID, processID, pool = ARGV[1], ARGV[2], ARGV[3]
+        local agentKey = 'agent:' .. agentID
+        local processKey = 'process:' .. processID
+        if redis.call('EXISTS', processKey) == 0 then return -1 end
+        local current = redis.call('HGET', agentKey, 'process_id')
+        if current and current ~= processID and redis.call('EXISTS', 'process:' .. current) == 1 then
+          return 0
+        end
+        if current and current ~= processID then
+          redis.call('SREM', 'process:' .. current .. ':agents', agentID)
+        end
+        local startedAt = redis.call('HGET', agentKey, 'started_at') or ARGV[6]
+        if current ~= processID then startedAt = ARGV[6] end
+        redis.call('HSET', agentKey, 'agent_id', agentID, 'pool_name', pool, 'role', ARGV[4],
+          'name', ARGV[5], 'process_id', processID, 'status', 'running',
+          'started_at', startedAt, 'updated_at', ARGV[6])
+        redis.call('SADD', processKey .. ':agents', agentID)
+        redis.call('SADD', 'pool:' .. pool .. ':agents', agentID)
+        redis.call('ZREM', processKey .. ':reserved', agentID)
+        refresh(processID, pool, ARGV[7])
+        return 1
+        """)
+
+    /// A worker forgets an agent it stopped (or never started). The agent's hash and pool
+    /// entry go only if they still name this worker.
+    /// ARGV: agent_id, process_id, pool, now (ms).
+    static let releaseAgent = RedisScript(refresh + """
+        local agentID, processID, pool = ARGV[1], ARGV[2], ARGV[3]
+        local agentKey = 'agent:' .. agentID
+        local current = redis.call('HGET', agentKey, 'process_id')
+        if current == processID or not current then
+          redis.call('DEL', agentKey)
+          redis.call('SREM', 'pool:' .. pool .. ':agents', agentID)
+        end
+        redis.call('SREM', 'process:' .. processID .. ':agents', agentID)
+        redis.call('ZREM', 'process:' .. processID .. ':reserved', agentID)
+        if redis.call('EXISTS', 'process:' .. processID) == 1 then refresh(processID, pool, ARGV[4]) end
+        return 1
+        """)
+}

@@ -1,0 +1,50 @@
+import AgentStore
+import Logging
+import PoolConfig
+import Postgres
+import Redis
+
+/// The Redis and PostgreSQL clients a service uses, built from settings.
+public struct Clients: Sendable {
+    public let redis: RedisClient
+    public let postgres: PostgresClient
+    public let store: AgentStore
+
+    public init(settings: Settings, redisPoolSize: Int = 8, logger: Logger) {
+        redis = RedisClient(configuration: settings.redis, poolSize: redisPoolSize, logger: logger)
+        postgres = PostgresClient(configuration: settings.database, poolSize: settings.databasePoolSize, logger: logger)
+        store = AgentStore(client: postgres)
+    }
+
+    /// Waits until Redis answers and the schema is migrated, retrying with backoff (up to
+    /// 5 s between tries) so that services may start before their dependencies. Each
+    /// failure is logged once per try without secrets. Throws only on cancellation.
+    public func waitUntilReady(logger: Logger) async throws {
+        var delay = Duration.milliseconds(100)
+        var redisReady = false
+        while true {
+            do {
+                if !redisReady {
+                    try await redis.ping()
+                    redisReady = true
+                    logger.info("✓ Connected to Redis successfully")
+                }
+                let applied = try await PostgresMigrator(client: postgres, logger: logger).apply(AgentSchema.migrations)
+                if !applied.isEmpty { logger.info("Applied database migrations", metadata: ["versions": "\(applied)"]) }
+                return
+            } catch {
+                logger.warning(
+                    "Waiting for \(redisReady ? "the database" : "Redis")",
+                    metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// Closes both clients.
+    public func close() async {
+        await redis.close()
+        await postgres.close()
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+/// Health endpoints stay open; `/api/v1` needs a key when keys are configured; errors are the
+/// contract's JSON.
+@Suite(.serialized) struct GatewayAccessTests {
+    @Test(.timeLimit(.minutes(3)))
+    func apiKeysGuardTheAPIButNotHealth() async throws {
+        try await TestStack.with(name: "auth", poolYAML: "  - name: {pool}\n    role: developer\n    min_workers: 0\n") { stack in
+            try await stack.startGateway(apiKeys: "k-one,k-two")
+            var anonymous = stack.http
+            anonymous.apiKey = nil
+            #expect(try await anonymous.get("/healthz").status == 200)
+            #expect(try await anonymous.get("/readyz").status == 200)
+
+            let refused = try await anonymous.get("/api/v1/agents/pools")
+            #expect(refused.status == 401)
+            #expect((try refused.json() as? [String: [String: String]])?["error"]?["code"] == "unauthorized")
+            // 401 comes before 404 (contract: status order).
+            #expect(try await anonymous.get("/api/v1/agents/pools/nope").status == 401)
+
+            var wrong = stack.http
+            wrong.apiKey = "k-three"
+            #expect(try await wrong.get("/api/v1/agents/pools").status == 401)
+
+            var second = stack.http
+            second.apiKey = "k-two"
+            #expect(try await second.get("/api/v1/agents/pools").status == 200)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func badRequestsGetJSONErrors() async throws {
+        try await TestStack.with(name: "errors", poolYAML: "  - name: {pool}\n    role: developer\n    min_workers: 0\n") { stack in
+            try await stack.startGateway()
+            let pool = stack.pools[0]
+            let cases: [(String, String, Data?, [String: String], Int)] = [
+                ("GET", "/nowhere", nil, [:], 404),
+                ("GET", "/api/v1/agents/not-a-uuid", nil, [:], 404),
+                ("GET", "/api/v1/agents/\(UUID().uuidString)", nil, [:], 404),
+                ("POST", "/api/v1/agents/pools/\(pool)/agents", Data("{".utf8), [:], 400),
+                ("POST", "/api/v1/agents/pools/\(pool)/agents", Data(#"{"name": 5}"#.utf8), [:], 422),
+                ("POST", "/api/v1/agents/pools/\(pool)/agents", Data(#"{"nmae": "x"}"#.utf8), [:], 422),
+                ("POST", "/api/v1/agents/pools/\(pool)/agents", Data("[]".utf8), [:], 422),
+                ("POST", "/api/v1/agents/pools/\(pool)/agents", Data("x=1".utf8), ["Content-Type": "text/plain"], 415),
+                ("POST", "/api/v1/agents/pools/\(pool)/agents", Data(count: 2 * 1024 * 1024), [:], 413),
+                ("GET", "/api/v1/agents?status=sleeping", nil, [:], 422),
+                ("GET", "/api/v1/agents?pool=nope", nil, [:], 404),
+            ]
+            for (method, path, body, headers, expected) in cases {
+                let reply = try await stack.http.send(method, path, body: body, headers: headers)
+                #expect(reply.status == expected, "\(method) \(path.prefix(60)) → \(reply.status) \(reply.text.prefix(200))")
+                let error = (try? reply.json() as? [String: [String: String]])?["error"]
+                #expect(error?["code"] != nil && error?["message"] != nil, "not the JSON error: \(reply.text.prefix(200))")
+            }
+            // No manager serves the pool: 503 with Retry-After, and nothing recorded.
+            let unserved = try await stack.http.send("POST", "/api/v1/agents/pools/\(pool)/agents")
+            #expect(unserved.status == 503)
+            #expect(unserved.headers["retry-after"] == "5")
+            let rows = try await stack.postgres.query("SELECT count(*) AS n FROM agents WHERE pool_name = $1", [pool])
+            #expect(rows.rows.first?["n"] == "0")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import PoolProtocol
+import Postgres
+import Redis
+
+/// A gateway and a manager on the real servers, serving pools with names unique to one test,
+/// so tests never see each other's keys or rows. `shutdown()` stops every process it started
+/// (workers included, found through the registry) and removes the pools' keys.
+final class TestStack: @unchecked Sendable {
+    let environment: TestEnvironment
+    let pools: [String]
+    let directory: String
+    let configPath: String
+    let redis: RedisClient
+    let postgres: PostgresClient
+    var http: HTTPClient
+    private(set) var services: [ServiceProcess] = []
+    private var gatewayPort = 0
+
+    /// - Parameter poolYAML: the pool entries, with `{pool}`/`{pool2}` standing for the unique names.
+    init(name: String, poolYAML: String, defaults: String = TestStack.fastDefaults, poolCount: Int = 1) throws {
+        environment = try TestEnvironment.load()
+        let suffix = String(Identifier.make().prefix(8))
+        pools = (0..<poolCount).map { "t\(suffix)_\($0)" }
+        directory = NSTemporaryDirectory() + "agentpool-\(name)-\(suffix)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var yaml = "defaults:\n\(defaults)\npools:\n\(poolYAML)"
+        yaml = yaml.replacingOccurrences(of: "{pool}", with: pools[0])
+        if pools.count > 1 { yaml = yaml.replacingOccurrences(of: "{pool2}", with: pools[1]) }
+        configPath = directory + "/pool.yaml"
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let logger = Logger(label: "test")
+        redis = RedisClient(configuration: try RedisConfiguration(url: environment.redisURL), logger: logger)
+        postgres = PostgresClient(configuration: try PostgresConfiguration(url: environment.postgresDirectURL), logger: logger)
+        http = HTTPClient(baseURL: "")
+    }
+
+    /// Runs `body` with a fresh stack and always shuts it down, also when `body` throws.
+    static func with(
+        name: String, poolYAML: String, defaults: String = TestStack.fastDefaults, poolCount: Int = 1,
+        _ body: (TestStack) async throws -> Void
+    ) async throws {
+        let stack = try TestStack(name: name, poolYAML: poolYAML, defaults: defaults, poolCount: poolCount)
+        do {
+            try await body(stack)
+        } catch {
+            await stack.shutdown()
+            throw error
+        }
+        await stack.shutdown()
+    }
+
+    /// Timing with room for 2 shared cores: heartbeats every 0.5 s, dead after 3 s.
+    static let fastDefaults = """
+          max_agents_per_process: 10
+          heartbeat_interval: 0.5
+          stale_after: 3
+          min_workers: 1
+          max_workers: 5
+          idle_timeout: 600
+        """
+
+    /// Starts the manager (all pools of the file) and waits for `min_workers` of each pool.
+    func startManager(label: String = "manager", minimumWorkers: Int = 1) async throws {
+        let manager = try ServiceProcess(
+            name: "\(directory.split(separator: "/").last!)-\(label)", executable: environment.executable("manager"),
+            arguments: ["--config", configPath], environment: environment.serviceEnvironment,
+            logDirectory: environment.logDirectory)
+        services.append(manager)
+        for pool in pools {
+            let waited = try await Poll.until("\(minimumWorkers) worker(s) of \(pool) to register") {
+                try await self.redis.send("ZCARD", RedisKeys.poolProcesses(pool)).int ?? 0 >= minimumWorkers
+            }
+            print("[\(label)] \(pool): \(minimumWorkers) worker(s) registered after \(waited)")
+        }
+    }
+
+    /// Starts a gateway on a free port and waits until `/readyz` answers 200.
+    func startGateway(apiKeys: String? = nil, spawnTimeout: Double? = nil) async throws {
+        gatewayPort = try FreePort.next()
+        var environment = environment.serviceEnvironment
+        environment["GATEWAY_PORT"] = String(gatewayPort)
+        if let apiKeys { environment["API_KEYS"] = apiKeys }
+        if let spawnTimeout { environment["SPAWN_TIMEOUT"] = String(spawnTimeout) }
+        let gateway = try ServiceProcess(
+            name: "\(directory.split(separator: "/").last!)-gateway-\(gatewayPort)", executable: self.environment.executable("gateway"),
+            arguments: ["--config", configPath], environment: environment, logDirectory: self.environment.logDirectory)
+        services.append(gateway)
+        http = HTTPClient(baseURL: "http://127.0.0.1:\(gatewayPort)", apiKey: apiKeys?.split(separator: ",").first.map(String.init))
+        let client = http
+        try await Poll.until("the gateway to be ready") { try await client.get("/readyz").status == 200 }
+    }
+
+    /// Process ids and pids of the pool's registered workers.
+    func workerPIDs(_ pool: String) async throws -> [String: Int32] {
+        let ids = try await redis.send("ZRANGE", RedisKeys.poolProcesses(pool), "0", "-1").array?.compactMap(\.string) ?? []
+        var result: [String: Int32] = [:]
+        for id in ids {
+            if let pid = try await redis.send("HGET", RedisKeys.process(id), "pid").int { result[id] = Int32(pid) }
+        }
+        return result
+    }
+
+    /// Stops gateway and managers (SIGTERM), then the workers they launched, then removes the
+    /// pools' keys and rows.
+    func shutdown() async {
+        for service in services.reversed() { await service.stop() }
+        for pool in pools {
+            let pids = (try? await workerPIDs(pool)) ?? [:]
+            for pid in pids.values { kill(pid, SIGTERM) }
+            _ = try? await Poll.until("workers of \(pool) to exit", timeout: .seconds(15)) {
+                pids.values.allSatisfy { kill($0, 0) != 0 }
+            }
+            for pid in pids.values { kill(pid, SIGKILL) }
+            if let keys = try? await redis.send("KEYS", "pool:\(pool):*").array?.compactMap(\.string), !keys.isEmpty {
+                _ = try? await redis.send(["DEL"] + keys)
+            }
+            _ = try? await postgres.query("DELETE FROM agents WHERE pool_name = $1", [pool])
+        }
+        await redis.close()
+        await postgres.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
