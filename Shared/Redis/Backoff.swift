@@ -19,4 +19,9 @@ struct Backoff: Sendable {
     mutating func reset() {
         failures = 0
     }
+
+    /// A delay for logs, e.g. `37ms`.
+    static func format(_ delay: Duration) -> String {
+        "\(Int((delay / .milliseconds(1)).rounded()))ms"
+    }
 }

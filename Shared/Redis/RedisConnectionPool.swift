@@ -37,6 +37,7 @@ final class RedisConnectionPool: Sendable {
         var connected = false
         var connectError: RedisError?
         var lostError: RedisError?
+        var replacedStale = false
     }
 
     private let size: Int
@@ -104,6 +105,7 @@ final class RedisConnectionPool: Sendable {
             // Closed by the server while idle (e.g. a Redis restart): replace it before sending.
             idle.close()
             slot.connection = nil
+            report.replacedStale = true
         }
         let connection: RedisConnection
         if let existing = slot.connection {
@@ -216,7 +218,7 @@ final class RedisConnectionPool: Sendable {
 
     private func log(_ report: Report, wasHealthy: Bool, retryIn: Duration?) {
         if let error = report.connectError {
-            let metadata: Logger.Metadata = ["error": "\(error)", "retry_in": "\(retryIn ?? .zero)"]
+            let metadata: Logger.Metadata = ["error": "\(error)", "retry_in": "\(Backoff.format(retryIn ?? .zero))"]
             if wasHealthy {
                 logger.warning("Cannot connect to Redis; failing fast until the next attempt", metadata: metadata)
             } else {
@@ -225,6 +227,9 @@ final class RedisConnectionPool: Sendable {
         }
         if let error = report.lostError {
             logger.warning("Redis connection lost", metadata: ["error": "\(error)"])
+        }
+        if report.replacedStale, report.connectError == nil {
+            logger.info("Replaced a Redis connection the server had closed while idle")
         }
         if report.connected, !wasHealthy {
             logger.info("Redis connection re-established")

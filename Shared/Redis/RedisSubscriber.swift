@@ -54,7 +54,7 @@ public final class RedisSubscriber: Sendable {
                 else { break }
                 if end.subscribed { backoff.reset() }
                 let delay = backoff.nextDelay()
-                let metadata: Logger.Metadata = ["error": "\(end.error)", "retry_in": "\(delay)"]
+                let metadata: Logger.Metadata = ["error": "\(end.error)", "retry_in": "\(Backoff.format(delay))"]
                 if end.subscribed {
                     logger.warning("Redis subscription lost; reconnecting", metadata: metadata)
                 } else if healthy {
