@@ -49,6 +49,7 @@ public final class PostgresConnection {
     ///
     /// The statement is unnamed, so it works through PgBouncer in transaction mode. Types are
     /// inferred by the server; cast in SQL when needed (`$1::jsonb`).
+    @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresEncodable)?] = []) throws(PostgresError) -> PostgresResult {
         let handle = try liveHandle()
         let texts = parameters.map { $0?.postgresText }
