@@ -1,0 +1,157 @@
+/// Moves a `PostgresConnection` between threads. Safe because the pool hands each
+/// connection to one lease at a time, and a lease uses it on one thread at a time.
+struct PooledConnection: @unchecked Sendable {
+    let connection: PostgresConnection
+}
+
+/// The bookkeeping of `PostgresClient`'s connections: who may use which, who waits, and
+/// when to stop opening new ones. It never calls libpq; callers do that on pool threads.
+final class ConnectionPool: Sendable {
+    /// What a caller received: an idle connection, or the right to open a new one.
+    enum Lease: Sendable {
+        case reuse(PooledConnection)
+        case open
+    }
+
+    private struct Waiter {
+        let id: Int
+        let continuation: CheckedContinuation<Lease, any Error>
+    }
+
+    private struct State {
+        var idle: [PooledConnection] = []
+        /// Connections that exist or are being opened: idle ones plus those lent out.
+        var open = 0
+        var waiters: [Waiter] = []
+        var nextWaiterID = 0
+        var isClosed = false
+        var backoff = Backoff()
+    }
+
+    /// The most connections open at once.
+    let capacity: Int
+    private let state = Locked(State())
+
+    init(capacity: Int) {
+        precondition(capacity >= 1, "a pool needs at least one connection")
+        self.capacity = capacity
+    }
+
+    /// Waits (without blocking a thread) until a connection or an opening is free.
+    func acquire() async throws(PostgresError) -> Lease {
+        do {
+            return try await acquireOrWait()
+        } catch let error as PostgresError {
+            throw error
+        } catch {
+            throw PostgresError(code: .cancelled, message: "Cancelled while waiting for a connection.")
+        }
+    }
+
+    private func acquireOrWait() async throws -> Lease {
+        let id = state.withLock { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Lease, any Error>) in
+                let immediate: Result<Lease, PostgresError>? = state.withLock { state in
+                    if state.isClosed { return .failure(Self.shutdownError) }
+                    if let connection = state.idle.popLast() { return .success(.reuse(connection)) }
+                    if state.open < self.capacity {
+                        if let error = Self.backoffError(state.backoff) { return .failure(error) }
+                        state.open += 1
+                        return .success(.open)
+                    }
+                    // Checked under the lock: the cancel handler takes it too, so a cancel
+                    // either sees this waiter or we see the cancel here.
+                    if Task.isCancelled { return .failure(Self.cancelledError) }
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> Waiter? in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index)
+            }
+            waiter?.continuation.resume(throwing: Self.cancelledError)
+        }
+    }
+
+    /// Takes back a healthy connection after a lease. Returns false when the pool is closed:
+    /// the caller must then close the connection itself.
+    func release(_ connection: PooledConnection) -> Bool {
+        let outcome: (kept: Bool, waiter: Waiter?) = state.withLock { state in
+            if state.isClosed {
+                state.open -= 1
+                return (false, nil)
+            }
+            if !state.waiters.isEmpty { return (true, state.waiters.removeFirst()) }
+            state.idle.append(connection)
+            return (true, nil)
+        }
+        outcome.waiter?.continuation.resume(returning: .reuse(connection))
+        return outcome.kept
+    }
+
+    /// Frees the slot of a connection that was closed or never opened. The next waiter may
+    /// open a new one; while connects back off, every waiter fails fast instead.
+    func releaseSlot() {
+        let (served, failed, error): (Waiter?, [Waiter], PostgresError?) = state.withLock { state in
+            state.open -= 1
+            guard !state.waiters.isEmpty, !state.isClosed else { return (nil, [], nil) }
+            if let error = Self.backoffError(state.backoff) {
+                defer { state.waiters.removeAll() }
+                return (nil, state.waiters, error)
+            }
+            state.open += 1
+            return (state.waiters.removeFirst(), [], nil)
+        }
+        served?.continuation.resume(returning: .open)
+        if let error {
+            for waiter in failed { waiter.continuation.resume(throwing: error) }
+        }
+    }
+
+    /// Records the outcome of a connect attempt for the backoff.
+    func recordConnect(failure: PostgresError?) {
+        state.withLock { state in
+            if let failure {
+                state.backoff.recordFailure(message: failure.message, at: .now)
+            } else {
+                state.backoff.recordSuccess()
+            }
+        }
+    }
+
+    /// Stops lending: fails every waiter with `.shutdown` and returns the idle connections,
+    /// which the caller must close. Connections lent out are closed when they come back.
+    func close() -> [PooledConnection] {
+        let (idle, waiters) = state.withLock { state in
+            state.isClosed = true
+            defer {
+                state.open -= state.idle.count
+                state.idle.removeAll()
+                state.waiters.removeAll()
+            }
+            return (state.idle, state.waiters)
+        }
+        for waiter in waiters { waiter.continuation.resume(throwing: Self.shutdownError) }
+        return idle
+    }
+
+    private static func backoffError(_ backoff: Backoff) -> PostgresError? {
+        let now = ContinuousClock.now
+        guard backoff.isWaiting(at: now), let retryAt = backoff.retryAt else { return nil }
+        let milliseconds = Int(((retryAt - now) / .milliseconds(1)).rounded(.up))
+        return PostgresError(
+            code: .connection,
+            message: "Not connecting for another \(milliseconds) ms after a failed connect: "
+                + (backoff.lastMessage ?? "unknown error"))
+    }
+
+    private static let shutdownError = PostgresError(code: .shutdown, message: "The PostgreSQL client is closed.")
+    private static let cancelledError = PostgresError(code: .cancelled, message: "Cancelled while waiting for a connection.")
+}

@@ -1,0 +1,27 @@
+/// Exponential reconnect delays with jitter: 50 ms doubling up to 2 s, reset on success.
+///
+/// Jitter (each delay is drawn from the upper half of its step) keeps many processes that
+/// lost Redis together from reconnecting in lockstep.
+struct Backoff: Sendable {
+    var initial: Duration = .milliseconds(50)
+    var maximum: Duration = .seconds(2)
+    private var failures = 0
+
+    /// Counts one more failure and returns how long to wait before the next attempt.
+    mutating func nextDelay() -> Duration {
+        let step = initial * (1 << min(failures, 16))
+        failures += 1
+        let ceiling = min(step, maximum)
+        return ceiling * Double.random(in: 0.5...1.0)
+    }
+
+    /// Forgets past failures after a success.
+    mutating func reset() {
+        failures = 0
+    }
+
+    /// A delay for logs, e.g. `37ms`.
+    static func format(_ delay: Duration) -> String {
+        "\(Int((delay / .milliseconds(1)).rounded()))ms"
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import Postgres
+import Testing
+
+/// The servers the integration tests use, from the environment the project's test command
+/// sets up. Missing variables fail the test (they do not skip it): a skipped database test
+/// looks green while proving nothing.
+enum TestDatabase {
+    /// Through PgBouncer in transaction pooling mode, as the services connect.
+    static let pgbouncer = "PGBOUNCER_URL"
+    /// Straight to PostgreSQL, for what PgBouncer hides (backend pids, terminating them).
+    static let direct = "POSTGRES_DIRECT_URL"
+
+    static let logger: Logger = {
+        var logger = Logger(label: "PostgresTests")
+        logger.logLevel = .notice
+        return logger
+    }()
+
+    /// The configuration in `variable`, or a failure telling how to run these tests.
+    static func configuration(_ variable: String) throws -> PostgresConfiguration {
+        let environmentValue = ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        let url = try #require(
+            environmentValue,
+            """
+            \(variable) is not set. The PostgreSQL integration tests need a real PostgreSQL and \
+            PgBouncer (transaction mode): run them with the project's test command, which starts \
+            both and sets PGBOUNCER_URL and POSTGRES_DIRECT_URL.
+            """)
+        return try PostgresConfiguration(url: url)
+    }
+
+    /// Runs `body` with a client for `variable` and always closes it afterwards.
+    static func withClient<T>(
+        _ variable: String = pgbouncer, poolSize: Int = 3,
+        _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: try configuration(variable), poolSize: poolSize, logger: logger)
+        do {
+            let value = try await body(client)
+            await client.close()
+            return value
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
+    /// A table name no other test (or test run) uses.
+    static func uniqueTable(_ purpose: String) -> String {
+        "pgtest_\(purpose)_\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// Creates a uniquely named table, runs `body` with its name, and drops it afterwards
+    /// (also when `body` fails).
+    static func withTable<T>(
+        _ client: PostgresClient, _ purpose: String, _ columns: String,
+        _ body: (String) async throws -> T
+    ) async throws -> T {
+        let table = uniqueTable(purpose)
+        try await client.query("CREATE TABLE \(table) (\(columns))")
+        do {
+            let value = try await body(table)
+            try await client.query("DROP TABLE \(table)")
+            return value
+        } catch {
+            _ = try? await client.query("DROP TABLE IF EXISTS \(table)")
+            throw error
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Logging
+import Redis
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The Redis server the integration tests talk to, from `REDIS_URL`.
+enum TestRedis {
+    struct Unconfigured: Error, CustomStringConvertible {
+        let description =
+            "REDIS_URL is not set. The Redis integration tests need a running Redis: run them through "
+            + "the project's test command, which starts one and sets REDIS_URL (by hand: start "
+            + "redis-server on a spare port and run REDIS_URL=redis://127.0.0.1:PORT/0 swift test)."
+    }
+
+    /// The configured server; throws (so the test fails, never skips) without `REDIS_URL`.
+    static func configuration() throws -> RedisConfiguration {
+        guard let url = getenv("REDIS_URL").map({ String(cString: $0) }), !url.isEmpty else {
+            throw Unconfigured()
+        }
+        return try RedisConfiguration(url: url)
+    }
+
+    static let logger = Logger(label: "RedisTests")
+
+    /// A key prefix no other test (or run) uses.
+    static func uniquePrefix(_ name: String) -> String {
+        "redistests:\(name):\(UInt64.random(in: 0...UInt64.max))"
+    }
+
+    /// Runs `body` with a client, then deletes every key under `prefix` and closes it.
+    static func withClient<T>(
+        prefix: String, poolSize: Int = 4, _ body: (RedisClient) async throws -> T
+    ) async throws -> T {
+        let client = RedisClient(configuration: try configuration(), poolSize: poolSize, logger: logger)
+        do {
+            let result = try await body(client)
+            await cleanUp(prefix, client)
+            return result
+        } catch {
+            await cleanUp(prefix, client)
+            throw error
+        }
+    }
+
+    private static func cleanUp(_ prefix: String, _ client: RedisClient) async {
+        if let keys = try? await client.send("KEYS", "\(prefix)*").array, !keys.isEmpty {
+            _ = try? await client.send(["DEL"] + keys.compactMap(\.string))
+        }
+        await client.close()
+    }
+
+    /// Creates an ACL user that may do everything, runs `body`, and deletes the user.
+    static func withUser<T>(
+        _ client: RedisClient, password: String, _ body: (String) async throws -> T
+    ) async throws -> T {
+        let user = "redistests-\(UInt32.random(in: 0...UInt32.max))"
+        _ = try await client.send("ACL", "SETUSER", user, "on", ">\(password)", "~*", "&*", "+@all")
+        do {
+            let result = try await body(user)
+            _ = try? await client.send("ACL", "DELUSER", user)
+            return result
+        } catch {
+            _ = try? await client.send("ACL", "DELUSER", user)
+            throw error
+        }
+    }
+
+    /// Percent-encodes every byte outside unreserved URL characters.
+    static func percentEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                bytes.append(byte)
+            default:
+                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Awaits a condition until a deadline, for asynchronous effects (pub/sub delivery).
+func eventually(
+    within timeout: Duration = .seconds(5), _ condition: () async -> Bool
+) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return await condition()
+}
