@@ -109,7 +109,7 @@ let package = Package(
             name: "CoreTests", dependencies: ["PoolCore", "PoolProtocol"],
             path: "Tests/CoreTests", swiftSettings: strictSettings),
         .testTarget(
-            name: "RedisTests", dependencies: ["Redis", "Registry", "PoolProtocol"],
+            name: "RedisTests", dependencies: ["Redis", "Registry", "PoolProtocol", "PoolCore"],
             path: "Tests/RedisTests", swiftSettings: strictSettings),
         .testTarget(
             name: "PostgresTests", dependencies: ["Postgres", "AgentStore", "PoolProtocol"],

@@ -1,4 +1,6 @@
 import Foundation
+import Postgres
+import Redis
 import Testing
 
 /// A bad pool.yaml stops the manager at start with one line naming file, line and key, and a

@@ -1,4 +1,6 @@
 import Foundation
+import Postgres
+import Redis
 import PoolProtocol
 import Testing
 

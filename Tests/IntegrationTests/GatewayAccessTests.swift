@@ -1,4 +1,6 @@
 import Foundation
+import Postgres
+import Redis
 import Testing
 
 /// Health endpoints stay open; `/api/v1` needs a key when keys are configured; errors are the

@@ -1,0 +1,144 @@
+import Foundation
+import PoolCore
+import PoolProtocol
+import Redis
+import Registry
+import Testing
+
+/// The registry's Lua scripts against a real Redis: the free-slot score, reservations and
+/// claims change together, so bursts never overfill and heartbeats never undo a reservation.
+@Suite("Registry scripts against a real Redis (REDIS_URL)")
+struct RegistryScriptTests {
+    /// Runs `body` with a registry for a pool name no other test uses, then removes every key
+    /// of that pool and its workers.
+    func withRegistry(_ body: (PoolRegistry) async throws -> Void) async throws {
+        let client = RedisClient(configuration: try TestRedis.configuration(), poolSize: 8, logger: TestRedis.logger)
+        let registry = PoolRegistry(redis: client, pool: "reg\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try await body(registry)
+        } catch {
+            await cleanUp(registry)
+            throw error
+        }
+        await cleanUp(registry)
+    }
+
+    private func cleanUp(_ registry: PoolRegistry) async {
+        for worker in (try? await registry.workers()) ?? [] { _ = try? await registry.deregister(processID: worker.processID) }
+        if let keys = try? await registry.redis.send("KEYS", "pool:\(registry.pool):*").array?.compactMap(\.string), !keys.isEmpty {
+            _ = try? await registry.redis.send(["DEL"] + keys)
+        }
+        await registry.redis.close()
+    }
+
+    func worker(slots: Int = 10) -> WorkerIdentity {
+        WorkerIdentity(processID: Identifier.make(), pid: 4242, host: "test-host", maxAgents: slots)
+    }
+
+    func spec(_ registry: PoolRegistry) -> AgentSpec {
+        AgentSpec(agentID: Identifier.make(), name: "a", poolName: registry.pool, role: "developer", metadata: [:])
+    }
+
+    @Test func registerWritesTheContractFieldsAndFullScore() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            let snapshot = try #require(try await registry.workers().first)
+            #expect(snapshot.processID == identity.processID)
+            #expect(snapshot.freeSlots == 10)
+            #expect(snapshot.maxAgents == 10)
+            #expect(snapshot.status == .ready)
+            let fields = try await registry.redis.send("HKEYS", RedisKeys.process(identity.processID)).array?.compactMap(\.string) ?? []
+            for field in ["process_id", "pool_name", "pid", "host", "max_agents", "agent_count", "status", "started_at", "last_heartbeat"] {
+                #expect(fields.contains(field), "missing \(field)")
+            }
+        }
+    }
+
+    @Test func concurrentReservationsNeverOverfill() async throws {
+        try await withRegistry { registry in
+            let first = worker(), second = worker()
+            try await registry.register(first)
+            try await registry.register(second)
+            let deadline = Date().addingTimeInterval(60)
+            let results = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<25 {
+                    group.addTask { try await registry.reserveSlot(agentID: Identifier.make(), deadline: deadline) }
+                }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+            let placed = results.compactMap { $0 }
+            #expect(placed.count == 20)
+            #expect(placed.filter { $0 == first.processID }.count == 10)
+            #expect(placed.filter { $0 == second.processID }.count == 10)
+            #expect(try await registry.workers().allSatisfy { $0.freeSlots == 0 })
+        }
+    }
+
+    @Test func heartbeatKeepsLiveReservationsAndFreesExpiredOnes() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            _ = try await registry.reserveSlot(agentID: Identifier.make(), deadline: Date().addingTimeInterval(60))
+            _ = try await registry.reserveSlot(agentID: Identifier.make(), deadline: Date().addingTimeInterval(0.2))
+            #expect(try await registry.workers().first?.freeSlots == 8)
+            #expect(try await registry.heartbeat(processID: identity.processID))
+            #expect(try await registry.workers().first?.freeSlots == 8)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await registry.heartbeat(processID: identity.processID))
+            #expect(try await registry.workers().first?.freeSlots == 9)
+        }
+    }
+
+    @Test func claimTurnsTheReservationIntoAHostedAgentAndReleaseRemovesEveryKey() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            let agent = spec(registry)
+            #expect(try await registry.reserveSlot(agentID: agent.agentID, deadline: Date().addingTimeInterval(60)) == identity.processID)
+            #expect(try await registry.claimAgent(agent, processID: identity.processID) == .claimed)
+            let redis = registry.redis
+            #expect(try await redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == identity.processID)
+            #expect(try await redis.send("SISMEMBER", RedisKeys.poolAgents(registry.pool), agent.agentID).int == 1)
+            #expect(try await redis.send("SISMEMBER", RedisKeys.processAgents(identity.processID), agent.agentID).int == 1)
+            #expect(try await redis.send("ZCARD", RedisKeys.processReservations(identity.processID)).int == 0)
+            #expect(try await redis.send("HGET", RedisKeys.process(identity.processID), "agent_count").string == "1")
+            #expect(try await registry.workers().first?.freeSlots == 9)
+
+            try await registry.releaseAgent(agentID: agent.agentID, processID: identity.processID)
+            #expect(try await redis.send("EXISTS", RedisKeys.agent(agent.agentID)).int == 0)
+            #expect(try await redis.send("SISMEMBER", RedisKeys.poolAgents(registry.pool), agent.agentID).int == 0)
+            #expect(try await redis.send("SCARD", RedisKeys.processAgents(identity.processID)).int == 0)
+            #expect(try await registry.workers().first?.freeSlots == 10)
+        }
+    }
+
+    @Test func anAgentIsNeverClaimedByTwoLiveWorkers() async throws {
+        try await withRegistry { registry in
+            let first = worker(), second = worker()
+            try await registry.register(first)
+            try await registry.register(second)
+            let agent = spec(registry)
+            #expect(try await registry.claimAgent(agent, processID: first.processID) == .claimed)
+            #expect(try await registry.claimAgent(agent, processID: second.processID) == .placedElsewhere)
+            // Once the first worker is gone, the agent may be claimed again.
+            #expect(try await registry.deregister(processID: first.processID) == [agent.agentID])
+            #expect(try await registry.claimAgent(agent, processID: second.processID) == .claimed)
+            #expect(try await registry.reserveSlot(agentID: agent.agentID, deadline: Date().addingTimeInterval(60)) == second.processID)
+        }
+    }
+
+    @Test func drainedAndDeregisteredWorkersTakeNoAgents() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            try await registry.drain(processID: identity.processID)
+            #expect(try await registry.reserveSlot(agentID: Identifier.make(), deadline: Date().addingTimeInterval(60)) == nil)
+            #expect(try await registry.workers().first?.status == .draining)
+            try await registry.deregister(processID: identity.processID)
+            #expect(try await registry.workers().isEmpty)
+            #expect(try await registry.heartbeat(processID: identity.processID) == false)
+            #expect(try await registry.claimAgent(spec(registry), processID: identity.processID) == .notRegistered)
+        }
+    }
+}
