@@ -64,9 +64,13 @@ struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     /// A decoder for the value under `key`; a missing key is an error at the mapping.
     private func child(_ key: Key) throws(YAMLError) -> NodeDecoder {
         guard let node = value(for: key) else {
-            throw YAMLError(
-                code: .missingKey, file: decoder.state.fileName, mark: mark, path: decoder.path,
-                message: "missing required key \"\(key.stringValue)\"")
+            var message = "missing required key \"\(key.stringValue)\""
+            // A misspelt required key shows up as missing before it can show up as unknown.
+            if let typo = KeySuggestion.closest(to: key.stringValue, among: entries.map(\.key)),
+               let line = entries.first(where: { $0.key == typo })?.keyMark.line {
+                message += " (\"\(typo)\" on line \(line) looks like a typo of it)"
+            }
+            throw YAMLError(code: .missingKey, file: decoder.state.fileName, mark: mark, path: decoder.path, message: message)
         }
         return decoder.child(node, key: key)
     }

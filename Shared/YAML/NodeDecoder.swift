@@ -10,7 +10,6 @@ struct NodeDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .mapping(let entries, let mark) = node else { throw mismatch(expected: "a mapping") }
-        state.register(mappingAt: path, entries: entries)
         return KeyedDecodingContainer(KeyedContainer<Key>(decoder: self, entries: entries, mark: mark))
     }
 
@@ -21,6 +20,18 @@ struct NodeDecoder: Decoder {
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
         SingleValueContainer(decoder: self)
+    }
+
+    init(node: YAMLNode, path: String, codingPath: [any CodingKey], state: DecodingState) {
+        self.node = node
+        self.path = path
+        self.codingPath = codingPath
+        self.state = state
+        // Registered now, not when a keyed container opens: a type that never reads a
+        // mapping it was given (an empty struct, say) leaves all of its keys unknown.
+        if case .mapping(let entries, _) = node {
+            state.register(mappingAt: path, entries: entries)
+        }
     }
 
     /// A decoder for a node below this one.
