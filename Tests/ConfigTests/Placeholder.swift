@@ -1,1 +1,0 @@
-// Placeholder until this suite lands; delete when adding real tests.
