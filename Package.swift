@@ -11,6 +11,7 @@ let strictSettings: [SwiftSetting] = [
 let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals: Target.Dependency = .product(name: "UnixSignals", package: "swift-service-lifecycle")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
@@ -83,21 +84,21 @@ let package = Package(
             dependencies: [
                 "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                argumentParser, lifecycle, logging,
+                argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/gateway", swiftSettings: strictSettings),
         .executableTarget(
             name: "manager",
             dependencies: [
                 "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolCore", "PoolConfig",
-                argumentParser, lifecycle, logging,
+                argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/manager", swiftSettings: strictSettings),
         .executableTarget(
             name: "worker",
             dependencies: [
                 "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolConfig",
-                argumentParser, lifecycle, logging,
+                argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/worker", swiftSettings: strictSettings),
 

@@ -2,6 +2,7 @@ import Foundation
 import PoolConfig
 import PoolCore
 import PoolProtocol
+import Redis
 import Registry
 
 /// The pools of the pool file and their live figures from the registry.

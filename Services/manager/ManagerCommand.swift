@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PoolConfig
 import ServiceLifecycle
+import UnixSignals
 import ServiceSupport
 
 /// `manager [--pool NAME] [--config FILE]`: one manager per pool of the file, each independent.
@@ -41,11 +42,11 @@ struct ManagerCommand: AsyncParsableCommand {
         for definition in pools {
             var poolLogger = logger
             poolLogger[metadataKey: "pool"] = "\(definition.name)"
-            let launcher: WorkerLauncher? = switch definition.launcher {
+            let launcher: ChildWorkerLauncher? = switch definition.launcher {
             case .process:
-                WorkerLauncher(
+                ChildWorkerLauncher(
                     definition: definition,
-                    executable: WorkerLauncher.workerExecutable(for: definition, override: workerPath),
+                    executable: ChildWorkerLauncher.workerExecutable(for: definition, override: workerPath),
                     configPath: configPath, logger: poolLogger)
             case .external: nil
             }

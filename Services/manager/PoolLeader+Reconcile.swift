@@ -1,6 +1,10 @@
+import AgentStore
 import Foundation
+import Logging
+import PoolConfig
 import PoolCore
 import PoolProtocol
+import Redis
 import Registry
 
 extension PoolLeader {

@@ -16,7 +16,7 @@ actor PoolLeader {
     let epoch: Int
     let registry: PoolRegistry
     let store: AgentStore
-    let launcher: WorkerLauncher?
+    let launcher: ChildWorkerLauncher?
     var logger: Logger
 
     /// Agents waiting for a free slot, in arrival order.
@@ -27,7 +27,7 @@ actor PoolLeader {
     /// How long a reservation waits for the worker's confirmation before its slot frees.
     static let startTimeout: Duration = .seconds(15)
 
-    init(definition: PoolDefinition, epoch: Int, registry: PoolRegistry, store: AgentStore, launcher: WorkerLauncher?, logger: Logger) {
+    init(definition: PoolDefinition, epoch: Int, registry: PoolRegistry, store: AgentStore, launcher: ChildWorkerLauncher?, logger: Logger) {
         self.definition = definition
         self.limits = PoolLimits(definition)
         self.epoch = epoch

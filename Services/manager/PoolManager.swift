@@ -15,7 +15,7 @@ struct PoolManager: Service {
     let definition: PoolDefinition
     let clients: Clients
     let redisConfiguration: RedisConfiguration
-    let launcher: WorkerLauncher?
+    let launcher: ChildWorkerLauncher?
     let logger: Logger
 
     /// How long a leadership lasts without renewal; a standby takes over within it.
@@ -89,7 +89,7 @@ struct PoolManager: Service {
                 do {
                     await leader.handle(try MessageCodec.decode(payload))
                 } catch {
-                    logger.warning("Dropped a line", metadata: ["channel": "\(channel)", "reason": "\(error.reason)"])
+                    logger.warning("Dropped a line", metadata: ["channel": "\(channel)", "reason": "\(error)"])
                 }
             }
         }

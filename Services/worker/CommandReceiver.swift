@@ -20,7 +20,7 @@ struct CommandReceiver {
                 do {
                     message = try MessageCodec.decode(payload)
                 } catch {
-                    logger.warning("Dropped a line on the commands channel", metadata: ["reason": "\(error.reason)"])
+                    logger.warning("Dropped a line on the commands channel", metadata: ["reason": "\(error)"])
                     continue
                 }
                 guard message.targetProcessID == processID else { continue }

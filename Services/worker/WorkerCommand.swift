@@ -5,6 +5,7 @@ import PoolConfig
 import PoolProtocol
 import Registry
 import ServiceLifecycle
+import UnixSignals
 import ServiceSupport
 
 /// `worker --pool NAME`: hosts up to `max_agents_per_process` agents of one pool.

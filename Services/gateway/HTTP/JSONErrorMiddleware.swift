@@ -1,3 +1,5 @@
+import Foundation
+import PoolProtocol
 import HTTPTypes
 import Hummingbird
 import Logging

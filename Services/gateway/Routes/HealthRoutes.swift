@@ -1,4 +1,7 @@
 import Hummingbird
+import Logging
+import Postgres
+import Redis
 import ServiceSupport
 
 /// `/healthz` (the process is alive) and `/readyz` (Redis and the database answer).

@@ -1,8 +1,10 @@
 import AgentStore
 import Foundation
+import HTTPTypes
 import Logging
 import PoolConfig
 import PoolProtocol
+import Redis
 import Registry
 
 /// Spawn and terminate, end to end: record the wish in PostgreSQL, ask the pool's manager,

@@ -33,7 +33,7 @@ struct OutcomeListener: Service {
             do {
                 message = try MessageCodec.decode(payload)
             } catch {
-                logger.warning("Dropped a line", metadata: ["channel": "\(channel)", "reason": "\(error.reason)"])
+                logger.warning("Dropped a line", metadata: ["channel": "\(channel)", "reason": "\(error)"])
                 continue
             }
             switch message {

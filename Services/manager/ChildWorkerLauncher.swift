@@ -7,7 +7,7 @@ import PoolProtocol
 /// that have not registered yet, so that scaling counts them as capacity on the way.
 /// Children are not tied to the manager's life: a manager that dies leaves them running,
 /// and the next leader adopts them through the registry.
-actor WorkerLauncher {
+actor ChildWorkerLauncher {
     private let definition: PoolDefinition
     private let executable: String
     private let configPath: String
