@@ -15,7 +15,8 @@ import Testing
     @Test func freeSlotsAndLaunchesInFlightCountTowardCapacity() {
         #expect(ScalingPolicy.workersToLaunch(waitingAgents: 5, freeSlots: 5, workers: 1, launchesInFlight: 0, limits: limits) == 0)
         #expect(ScalingPolicy.workersToLaunch(waitingAgents: 25, freeSlots: 0, workers: 1, launchesInFlight: 2, limits: limits) == 1)
-        #expect(ScalingPolicy.workersToLaunch(waitingAgents: 25, freeSlots: 3, workers: 1, launchesInFlight: 2, limits: limits) == 0)
+        #expect(ScalingPolicy.workersToLaunch(waitingAgents: 23, freeSlots: 3, workers: 1, launchesInFlight: 2, limits: limits) == 0)
+        #expect(ScalingPolicy.workersToLaunch(waitingAgents: 25, freeSlots: 3, workers: 1, launchesInFlight: 2, limits: limits) == 1)
     }
 
     @Test func neverBeyondMaxWorkers() {
