@@ -69,14 +69,17 @@ public final class RedisClient: Sendable {
         let known = scriptHashes.withLock { $0[script] }
         let tail = ["\(keys.count)"] + keys + arguments
         let (reply, loaded) = try await pool.withConnection { connection throws(RedisError) in
-            var hash = known
-            if hash == nil { hash = try Self.load(script, on: connection) }
-            var reply = try connection.command((["EVALSHA", hash!] + tail).map { Array($0.utf8) })
+            func evalSHA(_ hash: String) throws(RedisError) -> RedisReply {
+                try connection.command((["EVALSHA", hash] + tail).map { Array($0.utf8) })
+            }
+            var hash: String
+            if let known { hash = known } else { hash = try Self.load(script, on: connection) }
+            var reply = try evalSHA(hash)
             if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
                 hash = try Self.load(script, on: connection)
-                reply = try connection.command((["EVALSHA", hash!] + tail).map { Array($0.utf8) })
+                reply = try evalSHA(hash)
             }
-            return (reply, hash!)
+            return (reply, hash)
         }
         if loaded != known { scriptHashes.withLock { $0[script] = loaded } }
         if case .error(let message) = reply { throw RedisError(.server, message) }

@@ -169,6 +169,25 @@ private struct Mode: Decodable {
         #expect(tab.code == .syntax && tab.line == 2)
     }
 
+    @Test func readerErrorsArePlacedByOffset() throws {
+        let error = try #require(yamlError(OnlyName.self, "# first\nname: a\u{01}b\n"))
+        #expect(error.code == .syntax && error.line == 2 && error.column == 8)
+        #expect(error.message.hasPrefix("cannot read the text: control characters are not allowed"))
+    }
+
+    @Test func syntaxErrorInASecondDocumentIsReported() throws {
+        let error = try #require(yamlError(OnlyCount.self, "count: 1\n---\n[a\n"))
+        #expect(error.code == .syntax)
+    }
+
+    @Test func errorDescriptionLeavesOutMissingParts() {
+        let mark = YAMLMark(line: 3, column: 7)
+        #expect(YAMLError(code: .invalidValue, file: "f", mark: nil, path: "", message: "m").description == "f: m")
+        #expect(YAMLError(code: .invalidValue, file: "f", mark: nil, path: "a.b", message: "m").description == "f: a.b: m")
+        #expect(YAMLError(code: .invalidValue, file: "f", mark: mark, path: "", message: "m").description == "f:3:7: m")
+        #expect(YAMLError(code: .invalidValue, file: "f", mark: mark, path: "a[0]", message: "m").description == "f:3:7: a[0]: m")
+    }
+
     @Test func durationIsNotDecodedFromSeconds() throws {
         let error = try #require(yamlError(Wait.self, "wait: 30"))
         #expect(error.path == "wait" && error.line == 1)
