@@ -5,9 +5,20 @@ import PoolProtocol
 
 /// Starts worker processes for one pool (`launcher: process`) and remembers the launches
 /// that have not registered yet, so that scaling counts them as capacity on the way.
-/// Children are not tied to the manager's life: a manager that dies leaves them running,
-/// and the next leader adopts them through the registry.
+/// Launches that fail (the executable does not start, exits before registering, or does not
+/// register in time) back off exponentially instead of looping. Children are not tied to the
+/// manager's life: a manager that dies leaves them running, and the next leader adopts them
+/// through the registry.
 actor ChildWorkerLauncher {
+    /// What happened to a launched worker, for the leader to act on at once.
+    enum Event: Sendable {
+        /// The process ended; `registered` tells whether it had joined the pool (then its
+        /// agents need placing again) or failed on the way (a launch failure).
+        case exited(processID: String, status: Int32, registered: Bool)
+        /// It did not register within the time allowed and was stopped.
+        case registrationTimedOut(processID: String)
+    }
+
     private let definition: PoolDefinition
     private let executable: String
     private let configPath: String
@@ -15,6 +26,9 @@ actor ChildWorkerLauncher {
     /// Launched, not yet registered: process id → launch time.
     private var pending: [String: ContinuousClock.Instant] = [:]
     private var children: [String: Process] = [:]
+    private var consecutiveFailures = 0
+    private var notBefore: ContinuousClock.Instant?
+    private var eventHandler: (@Sendable (Event) async -> Void)?
 
     init(definition: PoolDefinition, executable: String, configPath: String, logger: Logger) {
         self.definition = definition
@@ -26,47 +40,78 @@ actor ChildWorkerLauncher {
     /// Launches that have not registered yet.
     var inFlight: Int { pending.count }
 
-    /// Starts one worker with a fresh process id and returns that id.
+    /// Routes events to the current leader (nil when leadership ends).
+    func setEventHandler(_ handler: (@Sendable (Event) async -> Void)?) {
+        eventHandler = handler
+    }
+
+    /// Starts one worker with a fresh process id and returns that id. Throws while backing
+    /// off after failed launches, or when the executable cannot be started.
     func launch() throws -> String {
+        if let notBefore, ContinuousClock.now < notBefore {
+            throw LaunchError(message: "backing off after \(consecutiveFailures) failed worker launch(es)")
+        }
         let processID = Identifier.make()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--pool", definition.name, "--config", configPath, "--process-id", processID]
             + definition.workerArguments
-        let logger = logger
         process.terminationHandler = { process in
-            logger.info(
-                "Worker process exited",
-                metadata: ["process_id": "\(processID)", "status": "\(process.terminationStatus)"])
-            Task { await self.exited(processID) }
+            let status = process.terminationStatus
+            Task { await self.exited(processID, status: status) }
         }
-        try process.run()
+        do {
+            try process.run()
+        } catch {
+            recordFailure()
+            throw LaunchError(message: "cannot start \(executable): \(error.localizedDescription)")
+        }
         pending[processID] = .now
         children[processID] = process
         logger.info("Launched worker", metadata: ["process_id": "\(processID)", "pid": "\(process.processIdentifier)"])
         return processID
     }
 
-    /// A worker registered: its launch is complete.
+    /// A worker registered: its launch is complete and the backoff resets.
     func registered(_ processID: String) {
-        pending.removeValue(forKey: processID)
+        guard pending.removeValue(forKey: processID) != nil else { return }
+        consecutiveFailures = 0
+        notBefore = nil
     }
 
-    /// Launches older than `timeout` that never registered: stopped and forgotten, so that
-    /// scaling launches again. Returns their ids.
-    func expireLaunches(olderThan timeout: Duration) -> [String] {
+    /// Whether this manager launched `processID` and it still runs.
+    func isOwnChild(_ processID: String) -> Bool { children[processID]?.isRunning == true }
+
+    /// Stops launches that did not register within `timeout`; they count as failures.
+    func expireLaunches(olderThan timeout: Duration) async {
         let expired = pending.filter { ContinuousClock.now - $0.value > timeout }.map(\.key)
         for processID in expired {
             pending.removeValue(forKey: processID)
-            if let child = children.removeValue(forKey: processID), child.isRunning { child.terminate() }
+            if let child = children[processID], child.isRunning { child.terminate() }
+            recordFailure()
             logger.error("Worker did not register in time; stopped it", metadata: ["process_id": "\(processID)"])
+            await eventHandler?(.registrationTimedOut(processID: processID))
         }
-        return expired
     }
 
-    private func exited(_ processID: String) {
-        pending.removeValue(forKey: processID)
+    private func exited(_ processID: String, status: Int32) async {
         children.removeValue(forKey: processID)
+        let registered = pending.removeValue(forKey: processID) == nil
+        if registered {
+            logger.info("Worker process exited", metadata: ["process_id": "\(processID)", "status": "\(status)"])
+        } else {
+            recordFailure()
+            logger.error("Worker exited before registering", metadata: ["process_id": "\(processID)", "status": "\(status)"])
+        }
+        await eventHandler?(.exited(processID: processID, status: status, registered: registered))
+    }
+
+    /// 1 s after the first failure, doubling up to a minute.
+    private func recordFailure() {
+        consecutiveFailures += 1
+        let delay = min(Duration.seconds(60), .seconds(1) * (1 << min(consecutiveFailures - 1, 6)))
+        notBefore = .now + delay
+        logger.warning("Worker launch failed; next launch no sooner than \(delay)", metadata: ["failures": "\(consecutiveFailures)"])
     }
 
     /// The worker executable: the pool's `worker_path`, else `worker` beside this manager.
@@ -76,4 +121,10 @@ actor ChildWorkerLauncher {
             ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: manager).deletingLastPathComponent().appendingPathComponent("worker").path
     }
+}
+
+/// Why no worker could be launched.
+struct LaunchError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
 }

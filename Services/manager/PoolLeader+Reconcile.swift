@@ -21,8 +21,9 @@ extension PoolLeader {
             }
             workers.removeAll { Liveness.isStale(lastHeartbeat: $0.lastHeartbeat, now: now, staleAfter: limits.staleAfter) }
 
+            for worker in workers { await launcher?.registered(worker.processID) }
             let clock = ContinuousClock.now
-            inFlight = inFlight.filter { $0.value > clock }
+            inFlight = inFlight.filter { $0.value.deadline > clock }
             let shouldRun = try await store.shouldRun(pool: definition.name).filter { $0.status != .failed }
             let specs = Dictionary(shouldRun.map { ($0.id, $0.spec) }, uniquingKeysWith: { first, _ in first })
             let plan = ReconcilePlan.make(
@@ -47,6 +48,7 @@ extension PoolLeader {
                 if let spec = specs[agentID] { await place(spec) }
             }
             try await keepMinimumWorkers(liveWorkers: workers.count)
+            await retireIdleWorkers(workers)
             try await publishDesiredWorkers(workers: workers)
         } catch {
             logger.warning("Reconcile pass failed; retrying on the next one", metadata: ["error": "\(error)"])
@@ -55,9 +57,14 @@ extension PoolLeader {
 
     /// Removes a dead worker's registry entries and marks its agents unplaced, so that this
     /// pass places them again with the same id, name and metadata.
-    private func heal(deadWorker processID: String) async {
+    func heal(deadWorker processID: String) async {
+        // Starts on the way to that worker will never be confirmed: place them again now.
+        inFlight = inFlight.filter { $0.value.processID != processID }
+        emptySince.removeValue(forKey: processID)
+        retiring.remove(processID)
         do {
             let agents = try await registry.deregister(processID: processID)
+            guard !agents.isEmpty else { return }
             for agentID in agents { try await store.markUnplaced(id: agentID, processID: processID) }
             logger.warning(
                 "Declared worker dead; placing its agents again",
@@ -69,7 +76,7 @@ extension PoolLeader {
 
     private func keepMinimumWorkers(liveWorkers: Int) async throws {
         guard let launcher else { return }
-        _ = await launcher.expireLaunches(olderThan: max(.seconds(15), limits.staleAfter))
+        await launcher.expireLaunches(olderThan: max(.seconds(15), limits.staleAfter))
         let missing = limits.minWorkers - liveWorkers - (await launcher.inFlight)
         guard missing > 0 else { return }
         logger.info("Starting workers to keep min_workers", metadata: ["launching": "\(missing)", "min_workers": "\(limits.minWorkers)"])

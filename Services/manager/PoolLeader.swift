@@ -21,8 +21,17 @@ actor PoolLeader {
 
     /// Agents waiting for a free slot, in arrival order.
     var waiting: [AgentSpec] = []
-    /// Agents with a reservation and a start command on the way: agent id → deadline.
-    var inFlight: [String: ContinuousClock.Instant] = [:]
+    /// Agents with a reservation and a start command on the way.
+    var inFlight: [String: InFlightStart] = [:]
+    /// Empty ready workers: process id → since when they were seen empty.
+    var emptySince: [String: ContinuousClock.Instant] = [:]
+    /// Workers this leader took out of placement to retire.
+    var retiring: Set<String> = []
+
+    struct InFlightStart: Sendable {
+        var processID: String
+        var deadline: ContinuousClock.Instant
+    }
 
     /// How long a reservation waits for the worker's confirmation before its slot frees.
     static let startTimeout: Duration = .seconds(15)
@@ -82,7 +91,7 @@ actor PoolLeader {
     func startOnFreeSlot(_ spec: AgentSpec) async throws -> Bool {
         let deadline = Date().addingTimeInterval(Self.startTimeout.seconds)
         guard let processID = try await registry.reserveSlot(agentID: spec.agentID, deadline: deadline) else { return false }
-        inFlight[spec.agentID] = .now + Self.startTimeout
+        inFlight[spec.agentID] = InFlightStart(processID: processID, deadline: .now + Self.startTimeout)
         let command = StartAgent(targetProcessID: processID, epoch: epoch, agent: spec)
         if try await registry.publish(.startAgent(command), on: .commands) == 0 {
             // Nobody listens on the commands channel: give the slot back and wait for a worker.
@@ -124,6 +133,13 @@ actor PoolLeader {
                 for _ in 0..<count { _ = try await launcher.launch() }
             } else if count == 0, launching == 0, workers.count >= limits.maxWorkers {
                 await refuseWaiting(reason: "pool \(definition.name) is at max_workers (\(limits.maxWorkers)) and full")
+            } else if launcher == nil, count > 0 {
+                logger.info("Pool needs workers; waiting for the orchestrator (launcher: external)", metadata: ["missing": "\(count)"])
+            }
+        } catch let error as LaunchError {
+            // Nothing is on the way to host them: tell the callers now rather than at their deadline.
+            if await launcher?.inFlight ?? 0 == 0 {
+                await refuseWaiting(reason: "no worker could be started for pool \(definition.name) (\(error.message))")
             }
         } catch {
             logger.error("Scaling failed", metadata: ["error": "\(error)"])
@@ -132,7 +148,7 @@ actor PoolLeader {
 
     /// Tells the gateways the waiting agents cannot be placed, and removes their rows so that a
     /// refused spawn leaves nothing behind.
-    private func refuseWaiting(reason: String) async {
+    func refuseWaiting(reason: String) async {
         let refused = waiting
         waiting.removeAll()
         for spec in refused {

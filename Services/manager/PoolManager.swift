@@ -45,6 +45,7 @@ struct PoolManager: Service {
             configuration: redisConfiguration,
             channels: [RedisKeys.poolRequests(definition.name), RedisKeys.poolEvents(definition.name)],
             logger: logger)
+        await launcher?.setEventHandler { event in await leader.handle(event) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await keepLease(lease) }
             group.addTask { await subscriber.run() }
@@ -54,6 +55,7 @@ struct PoolManager: Service {
             await group.next()
             group.cancelAll()
         }
+        await launcher?.setEventHandler(nil)
         logger.info("Leadership ended", metadata: ["epoch": "\(epoch)"])
     }
 

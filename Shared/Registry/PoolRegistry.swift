@@ -42,6 +42,14 @@ public struct PoolRegistry: Sendable {
             RegistryScripts.drain, keys: [], arguments: [processID, pool, String(Timestamp.milliseconds(now))])
     }
 
+    /// Takes an idle worker out of placement so that it can retire; false (and nothing
+    /// changed) when it hosts or expects an agent, or is not ready.
+    public func beginRetirement(processID: String, now: Date = Date()) async throws -> Bool {
+        try await redis.evalScript(
+            RegistryScripts.beginRetirement, keys: [], arguments: [processID, pool, String(Timestamp.milliseconds(now))]
+        ).int == 1
+    }
+
     /// Removes the worker and the registry entries of every agent it hosted; returns those
     /// agent ids.
     @discardableResult

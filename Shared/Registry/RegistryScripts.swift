@@ -56,6 +56,22 @@ enum RegistryScripts {
         return 1
         """)
 
+    /// Takes an idle worker out of placement so that it can retire: only when it is `ready`,
+    /// hosts nothing and has no live reservation, checked atomically so that no agent can be
+    /// placed on it in between. Returns 1 when the worker is now `draining`, else 0.
+    /// ARGV: process_id, pool, now (ms).
+    static let beginRetirement = RedisScript(refresh + """
+        local processKey = 'process:' .. ARGV[1]
+        if redis.call('HGET', processKey, 'status') ~= 'ready' then return 0 end
+        redis.call('ZREMRANGEBYSCORE', processKey .. ':reserved', '-inf', ARGV[3])
+        if redis.call('SCARD', processKey .. ':agents') > 0 or redis.call('ZCARD', processKey .. ':reserved') > 0 then
+          return 0
+        end
+        redis.call('HSET', processKey, 'status', 'draining')
+        refresh(ARGV[1], ARGV[2], ARGV[3])
+        return 1
+        """)
+
     /// Removes a worker and every registry entry of the agents it hosted: used by a worker
     /// that leaves and by a manager healing a dead one. Returns the agent ids it hosted.
     /// ARGV: process_id, pool.
