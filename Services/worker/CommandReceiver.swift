@@ -11,11 +11,15 @@ struct CommandReceiver {
     let host: AgentHost
     let logger: Logger
 
-    func receive(_ events: AsyncStream<RedisSubscriberEvent>) async {
+    /// - Parameter subscribed: called after every (re)subscription, before commands flow.
+    func receive(_ events: AsyncStream<RedisSubscriberEvent>, subscribed: @escaping @Sendable () async -> Void) async {
         var highestEpoch = 0
         await withDiscardingTaskGroup { group in
             for await event in events {
-                guard case .message(_, let payload) = event else { continue }
+                guard case .message(_, let payload) = event else {
+                    await subscribed()
+                    continue
+                }
                 let message: PoolMessage
                 do {
                     message = try MessageCodec.decode(payload)

@@ -123,3 +123,42 @@ final class TestStack: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
+
+extension TestStack {
+    /// `POST /api/v1/agents/pools/{pool}/agents`.
+    func spawn(_ pool: String? = nil, body: String? = nil, idempotencyKey: String? = nil) async throws -> HTTPClient.Reply {
+        var headers: [String: String] = [:]
+        if let idempotencyKey { headers["Idempotency-Key"] = idempotencyKey }
+        return try await http.send(
+            "POST", "/api/v1/agents/pools/\(pool ?? pools[0])/agents", body: body.map { Data($0.utf8) }, headers: headers)
+    }
+
+    /// Free-slot scores of the pool's workers, highest first.
+    func scores(_ pool: String? = nil) async throws -> [Int] {
+        let flat = try await redis.send("ZREVRANGE", RedisKeys.poolProcesses(pool ?? pools[0]), "0", "-1", "WITHSCORES").array ?? []
+        return stride(from: 1, to: flat.count, by: 2).compactMap { flat[$0].string.flatMap(Int.init) }
+    }
+
+    /// `GET /api/v1/agents/pools/{pool}` as a dictionary.
+    func poolStats(_ pool: String? = nil) async throws -> [String: Any] {
+        let reply = try await http.get("/api/v1/agents/pools/\(pool ?? pools[0])")
+        guard reply.status == 200, let object = try reply.json() as? [String: Any] else {
+            throw SetupError("pool stats answered \(reply.status): \(reply.text.prefix(200))")
+        }
+        return object
+    }
+
+    /// Every Redis key that mentions `id` (agent or process), to prove nothing is left behind.
+    func keysMentioning(_ id: String) async throws -> [String] {
+        var found = try await redis.send("KEYS", "*\(id)*").array?.compactMap(\.string) ?? []
+        for pool in pools {
+            for setKey in [RedisKeys.poolAgents(pool)] where try await redis.send("SISMEMBER", setKey, id).int == 1 {
+                found.append(setKey)
+            }
+            if try await redis.send("ZSCORE", RedisKeys.poolProcesses(pool), id).isNull == false {
+                found.append(RedisKeys.poolProcesses(pool))
+            }
+        }
+        return found
+    }
+}
