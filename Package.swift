@@ -75,7 +75,7 @@ let package = Package(
         // What every executable does at start: settings, logging, clean fatal errors.
         .target(
             name: "ServiceSupport",
-            dependencies: ["PoolConfig", "Redis", "Postgres", "AgentStore", logging, lifecycle],
+            dependencies: ["PoolConfig", "PoolCore", "Redis", "Postgres", "AgentStore", logging, lifecycle],
             path: "Shared/ServiceSupport", swiftSettings: strictSettings),
 
         // The three executables.

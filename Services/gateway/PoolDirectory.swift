@@ -4,6 +4,7 @@ import PoolCore
 import PoolProtocol
 import Redis
 import Registry
+import ServiceSupport
 
 /// The pools of the pool file and their live figures from the registry.
 struct PoolDirectory: Sendable {
@@ -35,15 +36,5 @@ struct PoolDirectory: Sendable {
             views += try await registries[definition.name]!.workers().map(\.view)
         }
         return views
-    }
-}
-
-extension PoolLimits {
-    init(_ definition: PoolDefinition) {
-        self.init(
-            poolName: definition.name, role: definition.role, maxAgentsPerProcess: definition.maxAgentsPerProcess,
-            minWorkers: definition.minWorkers, maxWorkers: definition.maxWorkers,
-            heartbeatInterval: definition.heartbeatInterval, staleAfter: definition.staleAfter,
-            idleTimeout: definition.idleTimeout)
     }
 }

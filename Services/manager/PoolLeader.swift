@@ -5,6 +5,7 @@ import PoolConfig
 import PoolCore
 import PoolProtocol
 import Registry
+import ServiceSupport
 
 /// What the leading manager of a pool does: places agents on workers with free slots,
 /// launches workers when every slot is taken, and reconciles PostgreSQL (what should run)
@@ -169,15 +170,5 @@ actor PoolLeader {
         } catch {
             logger.error("Termination not sent; the next reconcile pass retries", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
         }
-    }
-}
-
-extension PoolLimits {
-    init(_ definition: PoolDefinition) {
-        self.init(
-            poolName: definition.name, role: definition.role, maxAgentsPerProcess: definition.maxAgentsPerProcess,
-            minWorkers: definition.minWorkers, maxWorkers: definition.maxWorkers,
-            heartbeatInterval: definition.heartbeatInterval, staleAfter: definition.staleAfter,
-            idleTimeout: definition.idleTimeout)
     }
 }
