@@ -82,6 +82,14 @@ actor ChildWorkerLauncher {
     /// Whether this manager launched `processID` and it still runs.
     func isOwnChild(_ processID: String) -> Bool { children[processID]?.isRunning == true }
 
+    /// Kills a child this manager launched that was declared dead: it stopped answering, so it
+    /// gets no chance to run anything further.
+    func killIfOwnChild(_ processID: String) {
+        guard let child = children[processID], child.isRunning else { return }
+        kill(child.processIdentifier, SIGKILL)
+        logger.warning("Killed unresponsive worker process", metadata: ["process_id": "\(processID)", "pid": "\(child.processIdentifier)"])
+    }
+
     /// Stops launches that did not register within `timeout`; they count as failures.
     func expireLaunches(olderThan timeout: Duration) async {
         let expired = pending.filter { ContinuousClock.now - $0.value > timeout }.map(\.key)

@@ -62,6 +62,7 @@ extension PoolLeader {
         inFlight = inFlight.filter { $0.value.processID != processID }
         emptySince.removeValue(forKey: processID)
         retiring.remove(processID)
+        await launcher?.killIfOwnChild(processID)
         do {
             let agents = try await registry.deregister(processID: processID)
             guard !agents.isEmpty else { return }

@@ -25,7 +25,7 @@ struct PoolManager: Service {
 
     func run() async throws {
         let lease = LeaderLease(redis: clients.redis, pool: definition.name, token: Identifier.make(), ttl: Self.leaseTime)
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 if let epoch = try? await lease.tryAcquire() {
                     await lead(epoch: epoch, lease: lease)

@@ -18,7 +18,7 @@ struct OutcomeListener: Service {
     }
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await subscriber.run() }
                 group.addTask { await deliver() }
