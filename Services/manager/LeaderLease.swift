@@ -1,3 +1,4 @@
+import AgentStore
 import Redis
 import PoolProtocol
 
@@ -7,6 +8,7 @@ import PoolProtocol
 /// the fencing number every command carries.
 struct LeaderLease: Sendable {
     let redis: RedisClient
+    let epochs: LeadershipStore
     let pool: String
     let token: String
     let ttl: Duration
@@ -25,11 +27,20 @@ struct LeaderLease: Sendable {
 
     private var milliseconds: String { String(Int(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)) }
 
-    /// Takes the lease if nobody holds it; returns the new epoch, or nil when another manager leads.
+    /// Takes the lease if nobody holds it; returns the new epoch, or nil when another manager
+    /// leads. The epoch comes from PostgreSQL so that it keeps increasing even when Redis
+    /// lost its data; `pool:<name>:epoch` mirrors it for operators.
     func tryAcquire() async throws -> Int? {
         let reply = try await redis.send("SET", RedisKeys.poolLeader(pool), token, "NX", "PX", milliseconds)
         guard reply.string == "OK" else { return nil }
-        return try await redis.send("INCR", RedisKeys.poolEpoch(pool)).int
+        do {
+            let epoch = try await epochs.nextEpoch(pool: pool)
+            _ = try await redis.send("SET", RedisKeys.poolEpoch(pool), String(epoch))
+            return epoch
+        } catch {
+            try? await release()
+            throw error
+        }
     }
 
     /// Extends the lease; false when it is no longer ours.

@@ -68,7 +68,9 @@ actor PoolLeader {
             // A worker could not record the agent; the next reconcile pass places it again.
             inFlight.removeValue(forKey: event.agentID)
         case .workerStopping(let event):
-            logger.info("Worker leaving; its agents will be placed again", metadata: ["process_id": "\(event.processID)"])
+            // It handed its agents back: place them on the other workers now.
+            logger.info("Worker leaving; placing its agents again", metadata: ["process_id": "\(event.processID)"])
+            await reconcile()
         default:
             break
         }

@@ -1,3 +1,4 @@
+import AgentStore
 import Foundation
 import Logging
 import PoolConfig
@@ -24,7 +25,7 @@ struct PoolManager: Service {
     private var registry: PoolRegistry { PoolRegistry(redis: clients.redis, pool: definition.name) }
 
     func run() async throws {
-        let lease = LeaderLease(redis: clients.redis, pool: definition.name, token: Identifier.make(), ttl: Self.leaseTime)
+        let lease = LeaderLease(redis: clients.redis, epochs: LeadershipStore(client: clients.postgres), pool: definition.name, token: Identifier.make(), ttl: Self.leaseTime)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 if let epoch = try? await lease.tryAcquire() {

@@ -94,10 +94,15 @@ actor AgentHost {
     }
 
     /// Stops every agent locally without touching the registry: used when this worker finds
-    /// it was declared dead, since its agents may already run elsewhere.
+    /// its registration gone (declared dead, or Redis lost its data), since its agents may
+    /// already run elsewhere. Rows that still name this worker are marked unplaced so that
+    /// the manager places them again; rows another worker took over are left alone.
     func abandonAll() async {
-        for agent in agents.values { await agent.stop() }
-        if !agents.isEmpty { logger.warning("Declared dead: stopped local agents", metadata: ["count": "\(agents.count)"]) }
+        for (agentID, agent) in agents {
+            await agent.stop()
+            try? await store.markUnplaced(id: agentID, processID: processID)
+        }
+        if !agents.isEmpty { logger.warning("Registration lost: stopped local agents", metadata: ["count": "\(agents.count)"]) }
         agents.removeAll()
     }
 

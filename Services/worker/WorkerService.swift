@@ -38,11 +38,12 @@ struct WorkerService: Service {
             }
         }
 
-        // Graceful shutdown: out of placement first, then agents back to the pool, then leave.
+        // Graceful shutdown: out of placement first, then agents back to the pool (announced, so
+        // that the leader places them elsewhere at once), then leave.
         logger.info("Worker stopping")
         try? await registry.drain(processID: identity.processID)
-        _ = try? await registry.publish(.workerStopping(WorkerEvent(processID: identity.processID)), on: .events)
         await host.handOverAll()
+        _ = try? await registry.publish(.workerStopping(WorkerEvent(processID: identity.processID)), on: .events)
         _ = try? await registry.deregister(processID: identity.processID)
         logger.info("Worker deregistered")
     }

@@ -30,6 +30,18 @@ public enum AgentSchema {
                 -- Reconcile passes read what should run in one pool.
                 CREATE INDEX agents_pool_desired ON agents (pool_name, desired_state);
                 CREATE INDEX agents_created_at ON agents (created_at);
-                """)
+                """),
+        PostgresMigration(
+            version: 2, name: "create pool_leadership",
+            sql: """
+                -- The fencing epoch of each pool's leadership. It lives here, not only in Redis,
+                -- so that it never goes backwards when Redis loses its data: workers ignore
+                -- commands older than the newest epoch they saw.
+                CREATE TABLE pool_leadership (
+                    pool_name   text PRIMARY KEY,
+                    epoch       bigint NOT NULL,
+                    acquired_at timestamptz NOT NULL DEFAULT now()
+                );
+                """),
     ]
 }
