@@ -13,6 +13,20 @@ extension PoolLeader {
     /// at the start of a leadership and after reconnecting, so that nothing depends on one
     /// pub/sub message arriving.
     func reconcile() async {
+        // One pass at a time: a request during a pass makes it run once more afterwards.
+        guard !isReconciling else {
+            reconcileRequested = true
+            return
+        }
+        isReconciling = true
+        defer { isReconciling = false }
+        repeat {
+            reconcileRequested = false
+            await reconcilePass()
+        } while reconcileRequested
+    }
+
+    private func reconcilePass() async {
         do {
             let now = Date()
             var workers = try await registry.workers()
@@ -44,9 +58,13 @@ extension PoolLeader {
                     "Reconcile repairs",
                     metadata: ["place": "\(plan.toPlace.count)", "stop": "\(plan.toStop.count)", "orphaned": "\(plan.orphaned.count)"])
             }
-            for agentID in plan.toPlace {
+            // Restoring thousands of agents at once would stampede the workers and PgBouncer:
+            // at most `maxStartsInFlight` unconfirmed starts; confirmations pull in the rest.
+            let room = max(0, Self.maxStartsInFlight - inFlight.count - waiting.count)
+            for agentID in plan.toPlace.prefix(room) {
                 if let spec = specs[agentID] { await place(spec) }
             }
+            hasBacklog = plan.toPlace.count > room
             try await keepMinimumWorkers(liveWorkers: workers.count)
             await retireIdleWorkers(workers)
             try await publishDesiredWorkers(workers: workers)

@@ -34,6 +34,18 @@ actor PoolLeader {
         var deadline: ContinuousClock.Instant
     }
 
+    /// Agents between the placement decision and the command (guards actor reentrancy).
+    var placing: Set<String> = []
+    /// A reconcile pass runs; another request for one makes it run once more.
+    var isReconciling = false
+    var reconcileRequested = false
+
+    /// Reconcile found more agents to place than it started (restore after a restart).
+    var hasBacklog = false
+
+    /// The most starts a leader keeps unconfirmed while restoring agents.
+    static let maxStartsInFlight = 64
+
     /// How long a reservation waits for the worker's confirmation before its slot frees.
     static let startTimeout: Duration = .seconds(15)
 
@@ -64,6 +76,7 @@ actor PoolLeader {
             await placeWaiting()
         case .agentStarted(let event):
             inFlight.removeValue(forKey: event.agentID)
+            if hasBacklog, inFlight.count <= Self.maxStartsInFlight / 2 { await reconcile() }
         case .agentFailed(let event) where event.processID != nil:
             // A worker could not record the agent; the next reconcile pass places it again.
             inFlight.removeValue(forKey: event.agentID)
@@ -80,7 +93,10 @@ actor PoolLeader {
 
     /// Reserves a slot and commands that worker, or queues the agent and scales up.
     func place(_ spec: AgentSpec) async {
-        guard inFlight[spec.agentID] == nil, !waiting.contains(where: { $0.agentID == spec.agentID }) else { return }
+        guard inFlight[spec.agentID] == nil, !waiting.contains(where: { $0.agentID == spec.agentID }),
+              placing.insert(spec.agentID).inserted
+        else { return }
+        defer { placing.remove(spec.agentID) }
         do {
             if try await startOnFreeSlot(spec) { return }
             waiting.append(spec)
