@@ -162,3 +162,26 @@ extension TestStack {
         return found
     }
 }
+
+extension TestStack {
+    /// Whether each agent runs exactly once: PostgreSQL says `running` on a worker, that worker
+    /// is registered and lists the agent, `agent:<id>` names it, and no other worker lists it.
+    func allRunningExactlyOnce(_ agentIDs: [String], notOn excluded: String? = nil) async throws -> Bool {
+        for agentID in agentIDs {
+            let rows = try await postgres.query(
+                "SELECT status, process_id::text AS process_id, pool_name FROM agents WHERE id = $1::uuid", [agentID])
+            guard let row = rows.rows.first, row["status"] == "running", let processID = row["process_id"],
+                  let pool = row["pool_name"], processID != excluded
+            else { return false }
+            guard try await redis.send("HGET", RedisKeys.agent(agentID), "process_id").string == processID else { return false }
+            let workers = try await workerPIDs(pool)
+            guard let pid = workers[processID], kill(pid, 0) == 0 else { return false }
+            var hosts = 0
+            for worker in workers.keys {
+                hosts += try await redis.send("SISMEMBER", RedisKeys.processAgents(worker), agentID).int ?? 0
+            }
+            guard hosts == 1 else { return false }
+        }
+        return true
+    }
+}
