@@ -36,7 +36,7 @@ actor WorkerRegistration {
         guard isRegistered else { return }
         do {
             if try await registry.heartbeat(processID: identity.processID) { return }
-            logger.warning("Registration gone: this worker was declared dead")
+            logger.warning("Registration gone (declared dead, or Redis lost its data): stopping local agents, registering afresh")
             await host.abandonAll()
             isRegistered = false
             await register()

@@ -3,7 +3,7 @@ import Foundation
 /// Where the real servers and executables are, from the environment the test command
 /// (`scripts/test`) exports. Missing variables fail the test with the fix, never skip it.
 struct TestEnvironment: Sendable {
-    let redisURL: String
+    var redisURL: String
     let pgbouncerURL: String
     let postgresDirectURL: String
     let binDirectory: String

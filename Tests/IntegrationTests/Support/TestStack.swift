@@ -19,8 +19,10 @@ final class TestStack: @unchecked Sendable {
     private var gatewayPort = 0
 
     /// - Parameter poolYAML: the pool entries, with `{pool}`/`{pool2}` standing for the unique names.
-    init(name: String, poolYAML: String, defaults: String = TestStack.fastDefaults, poolCount: Int = 1) throws {
-        environment = try TestEnvironment.load()
+    init(name: String, poolYAML: String, defaults: String = TestStack.fastDefaults, poolCount: Int = 1, redisURL: String? = nil) throws {
+        var environment = try TestEnvironment.load()
+        if let redisURL { environment.redisURL = redisURL }
+        self.environment = environment
         let suffix = String(Identifier.make().prefix(8))
         pools = (0..<poolCount).map { "t\(suffix)_\($0)" }
         directory = NSTemporaryDirectory() + "agentpool-\(name)-\(suffix)"
@@ -39,9 +41,9 @@ final class TestStack: @unchecked Sendable {
     /// Runs `body` with a fresh stack and always shuts it down, also when `body` throws.
     static func with(
         name: String, poolYAML: String, defaults: String = TestStack.fastDefaults, poolCount: Int = 1,
-        _ body: (TestStack) async throws -> Void
+        redisURL: String? = nil, _ body: (TestStack) async throws -> Void
     ) async throws {
-        let stack = try TestStack(name: name, poolYAML: poolYAML, defaults: defaults, poolCount: poolCount)
+        let stack = try TestStack(name: name, poolYAML: poolYAML, defaults: defaults, poolCount: poolCount, redisURL: redisURL)
         do {
             try await body(stack)
         } catch {

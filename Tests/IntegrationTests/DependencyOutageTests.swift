@@ -1,0 +1,48 @@
+import Foundation
+import PoolProtocol
+import Postgres
+import Redis
+import Testing
+
+/// Redis goes away and comes back empty: the gateway answers 503 meanwhile, every service
+/// reconnects by itself, and every agent that should run runs again exactly once.
+@Suite(.serialized) struct DependencyOutageTests {
+    @Test(.timeLimit(.minutes(3)))
+    func redisRestartLosesNoAgent() async throws {
+        let environment = try TestEnvironment.load()
+        let redis = try PrivateRedis(logDirectory: environment.logDirectory)
+        try await redis.start()
+        try await TestStack.with(name: "redisrestart", poolYAML: "  - name: {pool}\n    role: developer\n", redisURL: redis.url) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            var agents: [AgentView] = []
+            for _ in 0..<5 { agents.append(try await stack.spawn().decode(AgentView.self)) }
+
+            await redis.kill()
+            let down = try await stack.http.get("/readyz")
+            #expect(down.status == 503)
+            let refused = try await stack.spawn()
+            #expect(refused.status == 503, "\(refused.text)")
+            #expect((try? refused.json() as? [String: [String: String]])?["error"]?["code"] != nil)
+
+            try await redis.start()
+            let started = ContinuousClock.now
+            try await Poll.until("the gateway to be ready again", timeout: .seconds(20)) {
+                try await stack.http.get("/readyz").status == 200
+            }
+            let recovered = try await Poll.until("every agent to run again exactly once", timeout: .seconds(45), every: .milliseconds(200)) {
+                try await stack.allRunningExactlyOnce(agents.map(\.agentID))
+            }
+            print("after an empty Redis came back, all agents ran again after \(ContinuousClock.now - started) (poll \(recovered))")
+            var reply = try await stack.spawn()
+            let spawnStarted = ContinuousClock.now
+            while reply.status == 503, ContinuousClock.now - spawnStarted < .seconds(20) {
+                try await Task.sleep(for: .milliseconds(200))
+                reply = try await stack.spawn()
+            }
+            #expect(reply.status == 201, "\(reply.text)")
+            for service in stack.services { #expect(service.isRunning, "\(service.name) died") }
+        }
+        await redis.kill()
+    }
+}
