@@ -1,0 +1,54 @@
+import Foundation
+import PoolProtocol
+import Postgres
+import Redis
+import Testing
+
+/// A worker that was declared dead while it still runs (a long pause, a partition) must not
+/// keep running agents that were placed again elsewhere.
+@Suite(.serialized) struct FencingTests {
+    @Test(.timeLimit(.minutes(3)))
+    func pausedExternalWorkerDoesNotRunItsAgentsTwiceAfterResuming() async throws {
+        let yaml = "  - name: {pool}\n    role: developer\n    min_workers: 0\n    launcher: external\n"
+        try await TestStack.with(name: "fence", poolYAML: yaml) { stack in
+            let pool = stack.pools[0]
+            func startWorker(_ label: String) throws -> (String, ServiceProcess) {
+                let processID = Identifier.make()
+                let worker = try ServiceProcess(
+                    name: "fence-\(label)-\(processID.prefix(8))", executable: stack.environment.executable("worker"),
+                    arguments: ["--pool", pool, "--config", stack.configPath, "--process-id", processID],
+                    environment: stack.environment.serviceEnvironment, logDirectory: stack.environment.logDirectory)
+                return (processID, worker)
+            }
+            let (pausedID, paused) = try startWorker("a")
+            try await stack.startManager(minimumWorkers: 1)
+            try await stack.startGateway()
+            var agents: [AgentView] = []
+            for _ in 0..<3 { agents.append(try await stack.spawn().decode(AgentView.self)) }
+            #expect(agents.allSatisfy { $0.processID == pausedID })
+
+            let (otherID, other) = try startWorker("b")
+            defer { Task { await other.stop() } }
+            kill(paused.pid, SIGSTOP)
+            let started = ContinuousClock.now
+            let moved = try await Poll.until("the paused worker's agents to run on the other worker", timeout: .seconds(30)) {
+                try await stack.allRunningExactlyOnce(agents.map(\.agentID), notOn: pausedID)
+            }
+            print("agents of a paused worker ran elsewhere after \(moved) (stale_after 3 s, heartbeat 0.5 s)")
+            #expect(ContinuousClock.now - started < .seconds(30))
+
+            kill(paused.pid, SIGCONT)
+            try await Poll.until("the resumed worker to register afresh", timeout: .seconds(20)) {
+                try await stack.redis.send("EXISTS", RedisKeys.process(pausedID)).int == 1
+            }
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await stack.redis.send("SCARD", RedisKeys.processAgents(pausedID)).int == 0)
+            #expect(try await stack.allRunningExactlyOnce(agents.map(\.agentID)))
+            for agent in agents {
+                #expect(try await stack.redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == otherID)
+            }
+            #expect(paused.log.contains("Registration gone"))
+            await paused.stop()
+        }
+    }
+}
