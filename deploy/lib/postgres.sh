@@ -76,7 +76,9 @@ pg_ensure_app_role() {
 SELECT 'CREATE ROLE $PG_APP_ROLE LOGIN'
 WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$PG_APP_ROLE')\gexec
 SQL
-    if ! pg_query 127.0.0.1 "$port" "$password" postgres 'SELECT 1' >/dev/null 2>&1; then
+    local has_password
+    has_password=$(pg_admin "$socket" "$port" <<<"SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = '$PG_APP_ROLE'")
+    if [[ $has_password != t ]] || ! pg_query 127.0.0.1 "$port" "$password" postgres 'SELECT 1' >/dev/null 2>&1; then
         # Standard SQL literal: only the single quote needs doubling.
         pg_admin "$socket" "$port" <<<"ALTER ROLE $PG_APP_ROLE LOGIN PASSWORD '${password//\'/\'\'}'" ||
             { err "could not set the $PG_APP_ROLE password"; return 1; }
