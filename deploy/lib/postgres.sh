@@ -51,13 +51,14 @@ start_postgres() {
             { tail_logs 20 "$dir/initdb.log"; err "initdb failed"; return 1; }
     fi
     socket=$(pg_socket_dir "$dir")
-    if as_postgres "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    if pg_running "$data"; then
         # Line 4 of postmaster.pid is the port it listens on.
         running=$(sed -n 4p "$data/postmaster.pid")
         [[ $running == "$port" ]] ||
             { err "PostgreSQL of $data already runs on port $running, not $port; stop it first"; return 1; }
         log "PostgreSQL already runs (pid $(read_pidfile "$data/postmaster.pid"), port $port)"
     else
+        pg_wait_reaped "$data"
         port_in_use "$port" && { err "port $port is taken; PostgreSQL needs a free port"; return 1; }
         as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
             -o "-p $port -k '$socket' -c listen_addresses=127.0.0.1" start >/dev/null ||
@@ -65,6 +66,27 @@ start_postgres() {
         log "PostgreSQL started (port $port)"
     fi
     pg_ensure_app_role "$socket" "$port" "$password"
+}
+
+# True when the postmaster of the data folder runs (a killed one that is not yet reaped
+# does not count, unlike for pg_ctl status).
+pg_running() {
+    local pid
+    pid=$(read_pidfile "$1/postmaster.pid")
+    proc_is "$pid" postgres
+}
+
+# Waits (up to 5 s) until a dead postmaster's pid is gone from the process table: PostgreSQL
+# refuses to start while the pid in its lock file still exists, even as a zombie.
+pg_wait_reaped() {
+    local pid i
+    pid=$(read_pidfile "$1/postmaster.pid")
+    [[ -n $pid ]] || return 0
+    for ((i = 0; i < 50; i++)); do
+        # Gone, or alive as some other program: nothing to wait for.
+        if [[ ! -e /proc/$pid ]] || pid_alive "$pid"; then return 0; fi
+        sleep 0.1
+    done
 }
 
 # Creates the application role and database when missing, and sets the role's password only
@@ -115,8 +137,7 @@ pg_role_secret() {
 # Stops the cluster of DIR (fast mode: open sessions are ended), if it runs.
 stop_postgres() {
     local data=$1/pgdata
-    [[ -f $data/postmaster.pid ]] || return 0
-    as_postgres "$PG_BIN/pg_ctl" -D "$data" status >/dev/null 2>&1 || return 0
+    pg_running "$data" || return 0
     log "stopping PostgreSQL (pid $(read_pidfile "$data/postmaster.pid"))"
     as_postgres "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t "$STOP_TIMEOUT" stop >/dev/null 2>&1 ||
         as_postgres "$PG_BIN/pg_ctl" -D "$data" -m immediate -w -t "$STOP_TIMEOUT" stop >/dev/null

@@ -15,7 +15,7 @@ stack_dir_create() {
     if [[ -n ${STACK_DIR:-} ]]; then
         dir=$STACK_DIR
         mkdir -p "$dir" && chmod 755 "$dir"
-        dir=$(cd "$dir" && pwd)
+        dir=$(cd "$dir" && pwd -P)
         as_postgres test -x "$dir" ||
             { err "the postgres user cannot reach STACK_DIR=$dir (every parent folder needs o+x)"; return 1; }
     else
@@ -32,7 +32,7 @@ stack_dir_find() {
     local repo=$1 dir
     if [[ -n ${STACK_DIR:-} ]]; then
         [[ -f $STACK_DIR/$STACK_MARKER ]] || return 1
-        (cd "$STACK_DIR" && pwd)
+        (cd "$STACK_DIR" && pwd -P)
         return 0
     fi
     for dir in "$repo/.stack" "/var/tmp/agentpool-$(printf '%s' "$repo" | sha256sum | cut -c1-12)"; do
@@ -152,4 +152,12 @@ write_env_file() {
         done
     ) >"$file"
     chmod 600 "$file"
+}
+
+# True when GET URL with the API key answers with every pool at or above its min_workers.
+pools_have_min_workers() {
+    curl -fsS -m 5 -H "Authorization: Bearer $2" "$1" 2>/dev/null | python3 -c '
+import json, sys
+pools = json.load(sys.stdin)
+sys.exit(0 if all(p["process_count"] >= p["min_workers"] for p in pools) else 1)' 2>/dev/null
 }
