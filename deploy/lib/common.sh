@@ -77,7 +77,7 @@ port_in_use() {
 # Stops processes: SIGTERM to all, up to STOP_TIMEOUT seconds for them to exit, then SIGKILL.
 # Pids that are not alive are ignored, so this is safe when nothing runs.
 stop_pids() {
-    local label=$1 pid deadline
+    local label=$1 pid tick
     shift
     local pids=() alive=()
     for pid in "$@"; do
@@ -86,14 +86,13 @@ stop_pids() {
     ((${#pids[@]})) || return 0
     log "stopping $label (pid ${pids[*]})"
     kill -TERM "${pids[@]}" 2>/dev/null || true
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while :; do
+    for ((tick = 0; ; tick++)); do
         alive=()
         for pid in "${pids[@]}"; do
             if pid_alive "$pid"; then alive+=("$pid"); fi
         done
         ((${#alive[@]})) || return 0
-        ((SECONDS < deadline)) || break
+        ((tick < STOP_TIMEOUT * 5)) || break
         sleep 0.2
     done
     warn "$label did not stop within ${STOP_TIMEOUT}s; killing pid ${alive[*]}"
