@@ -94,22 +94,16 @@ public final class PostgresConnection {
 
     /// Checks a connection that sat idle in the pool before lending it again.
     ///
-    /// Nothing should arrive on an idle connection; if something did, it is usually the
-    /// server's goodbye (a terminated backend, a restart). Reading it now lets libpq notice
-    /// the closed socket, so the pool replaces the connection before a statement is sent,
-    /// instead of failing the statement.
+    /// Nothing should arrive on an idle connection (AgentPool never LISTENs); if anything did,
+    /// it is almost always the server's goodbye (a terminated backend, a restart), which may
+    /// come a moment before the socket closes. Such a connection is not lent again: the pool
+    /// replaces it before a statement is sent, instead of failing the statement.
     func isHealthyAfterIdle() -> Bool {
         guard let handle, isIdle else { return false }
         let socket = PQsocket(handle)
         guard socket >= 0 else { return false }
-        for _ in 0..<4 {
-            var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
-            guard poll(&descriptor, 1, 0) > 0 else { break }
-            // Reads what arrived; returns 0 (and marks the connection bad) at end of stream.
-            guard PQconsumeInput(handle) == 1 else { return false }
-            while let notification = PQnotifies(handle) { PQfreemem(notification) }
-        }
-        return isIdle
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) == 0
     }
 
     /// Closes the connection (`PQfinish`); later calls fail with `.connection`.
