@@ -118,7 +118,7 @@ import Testing
             print("idle worker retired \(waited) after its last agent left (idle_timeout 2 s)")
             #expect(try await stack.keysMentioning(lonely).isEmpty)
             let pid = try #require(before[lonely])
-            try await Poll.until("the retired worker's process to exit", timeout: .seconds(10)) { kill(pid, 0) != 0 }
+            try await Poll.until("the retired worker's process to exit", timeout: .seconds(10)) { !ProcessState.isRunning(pid) }
 
             // The other worker and its agents are untouched.
             #expect(try await stack.workerPIDs(stack.pools[0]).keys.sorted() == [kept])

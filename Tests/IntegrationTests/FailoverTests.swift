@@ -99,7 +99,7 @@ import Testing
             let (victim, pid) = try #require(try await stack.workerPIDs(stack.pools[0]).first)
             let started = ContinuousClock.now
             kill(pid, SIGTERM)
-            try await Poll.until("the worker to exit", timeout: .seconds(20)) { kill(pid, 0) != 0 }
+            try await Poll.until("the worker to exit", timeout: .seconds(20)) { !ProcessState.isRunning(pid) }
             print("SIGTERMed worker exited after \(ContinuousClock.now - started)")
             let moved = try await Poll.until("its agents to run elsewhere", timeout: .seconds(20)) {
                 try await stack.allRunningExactlyOnce(agents.map(\.agentID), notOn: victim)

@@ -71,7 +71,7 @@ import Testing
 
             // Everyone is alive and serving; nothing changed.
             for service in stack.services { #expect(service.isRunning, "\(service.name) died") }
-            for pid in try await stack.workerPIDs(pool).values { #expect(kill(pid, 0) == 0) }
+            for pid in try await stack.workerPIDs(pool).values { #expect(ProcessState.isRunning(pid)) }
             let after = try await stack.poolStats()
             #expect(after["agent_count"] as? Int == before["agent_count"] as? Int)
             #expect(after["process_count"] as? Int == before["process_count"] as? Int)

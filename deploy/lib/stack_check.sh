@@ -122,9 +122,13 @@ stack_check() {
     [[ $reply == 1 ]] || check_fail "PostgreSQL holds $reply rows for agent $agent, expected 1"
     check_ok "PostgreSQL (direct) holds the agent's row"
 
+    local linked
     for exe in gateway manager worker; do
+        # Read ldd's output whole first: `ldd | grep -q` fails under pipefail when grep stops
+        # reading early and ldd gets SIGPIPE.
+        linked=$(ldd "$bin/$exe" 2>&1) || check_fail "ldd $exe failed"
         for lib in libhiredis libpq libyaml; do
-            ldd "$bin/$exe" 2>&1 | grep -q "$lib" || check_fail "$exe does not link $lib"
+            grep -q "$lib" <<<"$linked" || check_fail "$exe does not link $lib"
         done
     done
     check_ok "gateway, manager and worker link libhiredis, libpq and libyaml"

@@ -5,6 +5,15 @@ import FoundationNetworking
 
 /// A minimal HTTP client for the gateway on loopback.
 struct HTTPClient: Sendable {
+    /// One session for all tests, allowing real concurrency (URLSession's default is 6
+    /// connections per host, which would quietly serialize a burst).
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 128
+        configuration.timeoutIntervalForRequest = 60
+        return URLSession(configuration: configuration)
+    }()
+
     let baseURL: String
     var apiKey: String?
 
@@ -28,7 +37,7 @@ struct HTTPClient: Sendable {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await Self.session.data(for: request)
         let http = response as! HTTPURLResponse
         var fields: [String: String] = [:]
         for (name, value) in http.allHeaderFields {

@@ -71,6 +71,9 @@ final class TestStack: @unchecked Sendable {
             logDirectory: environment.logDirectory)
         services.append(manager)
         for pool in pools {
+            try await Poll.until("a manager to lead \(pool)") {
+                try await self.redis.send("EXISTS", RedisKeys.poolLeader(pool)).int == 1
+            }
             let waited = try await Poll.until("\(minimumWorkers) worker(s) of \(pool) to register") {
                 try await self.redis.send("ZCARD", RedisKeys.poolProcesses(pool)).int ?? 0 >= minimumWorkers
             }
@@ -112,7 +115,7 @@ final class TestStack: @unchecked Sendable {
             let pids = (try? await workerPIDs(pool)) ?? [:]
             for pid in pids.values { kill(pid, SIGTERM) }
             _ = try? await Poll.until("workers of \(pool) to exit", timeout: .seconds(15)) {
-                pids.values.allSatisfy { kill($0, 0) != 0 }
+                pids.values.allSatisfy { !ProcessState.isRunning($0) }
             }
             for pid in pids.values { kill(pid, SIGKILL) }
             if let keys = try? await redis.send("KEYS", "pool:\(pool):*").array?.compactMap(\.string), !keys.isEmpty {
@@ -177,7 +180,7 @@ extension TestStack {
             else { return false }
             guard try await redis.send("HGET", RedisKeys.agent(agentID), "process_id").string == processID else { return false }
             let workers = try await workerPIDs(pool)
-            guard let pid = workers[processID], kill(pid, 0) == 0 else { return false }
+            guard let pid = workers[processID], ProcessState.isRunning(pid) else { return false }
             var hosts = 0
             for worker in workers.keys {
                 hosts += try await redis.send("SISMEMBER", RedisKeys.processAgents(worker), agentID).int ?? 0
@@ -185,5 +188,31 @@ extension TestStack {
             guard hosts == 1 else { return false }
         }
         return true
+    }
+}
+
+extension TestStack {
+    /// The chaos invariant for one pool: every agent whose desired state is `running` runs
+    /// exactly once; agents that should not run have no registry key; every registered worker
+    /// is a live process; every `agent:<id>` names a registered worker.
+    func poolIsConsistent(_ pool: String? = nil) async throws -> Bool {
+        let pool = pool ?? pools[0]
+        let rows = try await postgres.query(
+            "SELECT id::text AS id, desired_state, status FROM agents WHERE pool_name = $1", [pool])
+        let shouldRun = rows.rows.filter { $0["desired_state"] == "running" }.compactMap { $0["id"] }
+        let stopped = rows.rows.filter { $0["desired_state"] == "terminated" }.compactMap { $0["id"] }
+        guard try await allRunningExactlyOnce(shouldRun) else { return false }
+        for agentID in stopped where try await redis.send("EXISTS", RedisKeys.agent(agentID)).int != 0 {
+            return false
+        }
+        let workers = try await workerPIDs(pool)
+        guard workers.values.allSatisfy({ ProcessState.isRunning($0) }) else { return false }
+        let placed = try await redis.send("SMEMBERS", RedisKeys.poolAgents(pool)).array?.compactMap(\.string) ?? []
+        for agentID in placed {
+            guard let processID = try await redis.send("HGET", RedisKeys.agent(agentID), "process_id").string,
+                  workers[processID] != nil
+            else { return false }
+        }
+        return Set(placed) == Set(shouldRun)
     }
 }
