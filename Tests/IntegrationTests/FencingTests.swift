@@ -51,4 +51,29 @@ import Testing
             await paused.stop()
         }
     }
+
+    @Test(.timeLimit(.minutes(3)))
+    func workersIgnoreCommandsFromAnOlderLeadership() async throws {
+        try await TestStack.with(name: "epoch", poolYAML: "  - name: {pool}\n    role: developer\n") { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let pool = stack.pools[0]
+            let agent = try await stack.spawn().decode(AgentView.self)
+            let processID = try #require(agent.processID)
+            let epoch = try #require(try await stack.redis.send("GET", RedisKeys.poolEpoch(pool)).int)
+
+            // A deposed leader (an older epoch) tells the worker to stop the agent: ignored.
+            let stale = MessageCodec.encode(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch - 1, agentID: agent.agentID)))
+            _ = try await stack.redis.send(bytes: [Array("PUBLISH".utf8), Array(RedisKeys.poolCommands(pool).utf8), stale])
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await stack.allRunningExactlyOnce([agent.agentID]))
+
+            // The same command from the current leadership is obeyed.
+            let current = MessageCodec.encode(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch, agentID: agent.agentID)))
+            _ = try await stack.redis.send(bytes: [Array("PUBLISH".utf8), Array(RedisKeys.poolCommands(pool).utf8), current])
+            try await Poll.until("the current leadership's stop to take effect", timeout: .seconds(10)) {
+                try await stack.redis.send("EXISTS", RedisKeys.agent(agent.agentID)).int == 0
+            }
+        }
+    }
 }
