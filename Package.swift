@@ -12,6 +12,8 @@ let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals: Target.Dependency = .product(name: "UnixSignals", package: "swift-service-lifecycle")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
@@ -28,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, nothing else in these folders.
@@ -75,7 +79,10 @@ let package = Package(
         // What every executable does at start: settings, logging, clean fatal errors.
         .target(
             name: "ServiceSupport",
-            dependencies: ["PoolConfig", "PoolCore", "Redis", "Postgres", "AgentStore", logging, lifecycle],
+            dependencies: [
+                "PoolConfig", "PoolCore", "Redis", "Postgres", "AgentStore", logging, lifecycle, metrics, hummingbird,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             path: "Shared/ServiceSupport", swiftSettings: strictSettings),
 
         // The three executables.
@@ -83,22 +90,21 @@ let package = Package(
             name: "gateway",
             dependencies: [
                 "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolConfig",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                argumentParser, lifecycle, unixSignals, logging,
+                hummingbird, metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/gateway", swiftSettings: strictSettings),
         .executableTarget(
             name: "manager",
             dependencies: [
                 "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolCore", "PoolConfig",
-                argumentParser, lifecycle, unixSignals, logging,
+                metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/manager", swiftSettings: strictSettings),
         .executableTarget(
             name: "worker",
             dependencies: [
                 "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolConfig",
-                argumentParser, lifecycle, unixSignals, logging,
+                metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/worker", swiftSettings: strictSettings),
 

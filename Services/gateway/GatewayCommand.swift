@@ -28,6 +28,7 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         let settings = configuration.settings
         LoggingSetup.bootstrap(settings: settings)
+        MetricsSetup.bootstrap()
         let logger = Logger(label: "agentpool.gateway")
 
         let clients = Clients(settings: settings, redisPoolSize: 16, logger: logger)
@@ -40,7 +41,12 @@ struct GatewayCommand: AsyncParsableCommand {
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: MetricsMiddleware())
         HealthRoutes(clients: clients).register(on: router)
+        // Metrics on the public port unless METRICS_PORT moves them to a port of their own.
+        if settings.metricsPort == nil {
+            router.get("/metrics") { _, _ in MetricsResponse.make() }
+        }
         let api = router.group("api/v1").add(middleware: APIKeyMiddleware(keys: settings.apiKeys))
         PoolRoutes(directory: directory).register(on: api)
         AgentRoutes(directory: directory, lifecycle: lifecycle, store: clients.store, maxBodySize: Self.maxBodySize).register(on: api)
@@ -51,7 +57,7 @@ struct GatewayCommand: AsyncParsableCommand {
             services: [
                 OutcomeListener(pools: pools.map(\.name), redis: settings.redis, outcomes: outcomes, logger: logger),
                 SchemaMigration(clients: clients, logger: logger),
-            ],
+            ] + (settings.metricsPort.map { [MetricsServer(host: settings.gatewayHost, port: $0, logger: logger)] } ?? []),
             logger: logger)
         logger.info(
             "Gateway listening",

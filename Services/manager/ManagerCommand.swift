@@ -22,6 +22,9 @@ struct ManagerCommand: AsyncParsableCommand {
     @Option(name: .customLong("worker-path"), help: "The worker executable to launch (default: the pool's worker_path, else `worker` beside this manager).")
     var workerPath: String?
 
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on this loopback port (default: MANAGER_METRICS_PORT, else off).")
+    var metricsPort: Int?
+
     func run() async throws {
         let configuration: ServiceConfiguration
         let pools: [PoolDefinition]
@@ -33,6 +36,7 @@ struct ManagerCommand: AsyncParsableCommand {
         }
 
         LoggingSetup.bootstrap(settings: configuration.settings)
+        MetricsSetup.bootstrap()
         let logger = Logger(label: "agentpool.manager")
         let clients = Clients(settings: configuration.settings, logger: logger)
         try await clients.waitUntilReady(logger: logger)
@@ -54,6 +58,9 @@ struct ManagerCommand: AsyncParsableCommand {
                 definition: definition, clients: clients, redisConfiguration: configuration.settings.redis,
                 launcher: launcher, logger: poolLogger)))
             logger.info("✓ Auto-created manager: \(definition.name) (\(definition.role))")
+        }
+        if let port = metricsPort ?? ProcessInfo.processInfo.environment["MANAGER_METRICS_PORT"].flatMap(Int.init) {
+            services.append(.init(service: MetricsServer(port: port, logger: logger)))
         }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

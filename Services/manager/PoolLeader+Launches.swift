@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 
@@ -11,6 +12,7 @@ extension PoolLeader {
             await heal(deadWorker: processID)
             await reconcile()
         case .exited(_, _, registered: false), .registrationTimedOut:
+            metrics.launchFailures.increment()
             await scaleUp()
         }
     }

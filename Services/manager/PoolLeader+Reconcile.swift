@@ -1,4 +1,5 @@
 import AgentStore
+import CoreMetrics
 import Foundation
 import Logging
 import PoolConfig
@@ -53,6 +54,7 @@ extension PoolLeader {
                     .stopAgent(StopAgent(targetProcessID: placement.processID, epoch: epoch, agentID: placement.agentID)),
                     on: .commands)
             }
+            metrics.reconcileRepairs.increment(by: plan.toPlace.count + plan.toStop.count + plan.orphaned.count)
             if !plan.isEmpty {
                 logger.info(
                     "Reconcile repairs",
@@ -84,6 +86,7 @@ extension PoolLeader {
         do {
             let agents = try await registry.deregister(processID: processID)
             guard !agents.isEmpty else { return }
+            metrics.failovers.increment()
             for agentID in agents { try await store.markUnplaced(id: agentID, processID: processID) }
             logger.warning(
                 "Declared worker dead; placing its agents again",
@@ -99,7 +102,10 @@ extension PoolLeader {
         let missing = limits.minWorkers - liveWorkers - (await launcher.inFlight)
         guard missing > 0 else { return }
         logger.info("Starting workers to keep min_workers", metadata: ["launching": "\(missing)", "min_workers": "\(limits.minWorkers)"])
-        for _ in 0..<missing { _ = try await launcher.launch() }
+        for _ in 0..<missing {
+            _ = try await launcher.launch()
+            metrics.launches.increment()
+        }
     }
 
     /// Publishes `desired_workers` for the pool stats (and for orchestrators under
@@ -107,6 +113,10 @@ extension PoolLeader {
     private func publishDesiredWorkers(workers: [WorkerSnapshot]) async throws {
         let used = workers.reduce(0) { $0 + $1.usedSlots }
         let desired = ScalingPolicy.desiredWorkers(agentsWanted: used + waiting.count, limits: limits)
+        metrics.desiredWorkers.record(desired)
+        metrics.workers.record(workers.count)
+        metrics.freeSlots.record(workers.filter { $0.status == .ready }.reduce(0) { $0 + max(0, $1.freeSlots) })
+        metrics.agents.record(workers.reduce(0) { $0 + $1.agentCount })
         _ = try await registry.redis.send(
             "HSET", RedisKeys.poolState(definition.name), "desired_workers", String(desired), "epoch", String(epoch))
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import PoolCore
@@ -32,6 +33,7 @@ extension PoolLeader {
                 guard try await registry.beginRetirement(processID: worker.processID) else { continue }
                 retiring.insert(worker.processID)
                 remaining -= 1
+                metrics.retirements.increment()
                 logger.info(
                     "Retiring idle worker",
                     metadata: ["process_id": "\(worker.processID)", "idle_timeout": "\(limits.idleTimeout)"])

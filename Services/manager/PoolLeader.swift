@@ -1,4 +1,5 @@
 import AgentStore
+import CoreMetrics
 import Foundation
 import Logging
 import PoolConfig
@@ -18,6 +19,7 @@ actor PoolLeader {
     let registry: PoolRegistry
     let store: AgentStore
     let launcher: ChildWorkerLauncher?
+    let metrics: PoolMetrics
     var logger: Logger
 
     /// Agents waiting for a free slot, in arrival order.
@@ -56,6 +58,7 @@ actor PoolLeader {
         self.registry = registry
         self.store = store
         self.launcher = launcher
+        self.metrics = PoolMetrics(pool: definition.name)
         self.logger = logger
         self.logger[metadataKey: "epoch"] = "\(epoch)"
     }
@@ -118,6 +121,7 @@ actor PoolLeader {
             try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
             return false
         }
+        metrics.placements.increment()
         logger.info("Placed agent", metadata: ["agent_id": "\(spec.agentID)", "process_id": "\(processID)"])
         return true
     }
@@ -149,7 +153,10 @@ actor PoolLeader {
                 launchesInFlight: launching, limits: limits)
             if count > 0, let launcher {
                 logger.info("Scaling up", metadata: ["launching": "\(count)", "waiting": "\(waiting.count)"])
-                for _ in 0..<count { _ = try await launcher.launch() }
+                for _ in 0..<count {
+                    _ = try await launcher.launch()
+                    metrics.launches.increment()
+                }
             } else if count == 0, launching == 0, workers.count >= limits.maxWorkers {
                 await refuseWaiting(reason: "pool \(definition.name) is at max_workers (\(limits.maxWorkers)) and full")
             } else if launcher == nil, count > 0 {
@@ -170,6 +177,7 @@ actor PoolLeader {
     func refuseWaiting(reason: String) async {
         let refused = waiting
         waiting.removeAll()
+        metrics.refusals.increment(by: refused.count)
         for spec in refused {
             try? await store.deleteRefused(id: spec.agentID)
             _ = try? await registry.publish(

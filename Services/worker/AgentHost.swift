@@ -1,6 +1,7 @@
 import AgentStore
 import Foundation
 import Logging
+import Metrics
 import PoolProtocol
 import Registry
 
@@ -12,7 +13,12 @@ actor AgentHost {
     private let registry: PoolRegistry
     private let store: AgentStore
     private let logger: Logger
-    private var agents: [String: HostedAgent] = [:]
+    private var agents: [String: HostedAgent] = [:] {
+        didSet { hostedGauge.record(agents.count) }
+    }
+    private let hostedGauge = Gauge(label: "agentpool_worker_hosted_agents")
+    private let starts = Counter(label: "agentpool_worker_agent_starts_total")
+    private let stops = Counter(label: "agentpool_worker_agent_stops_total")
     /// Agents between "start" and "running": a repeated command waits for the first.
     private var starting: Set<String> = []
 
@@ -57,6 +63,7 @@ actor AgentHost {
             let agent = HostedAgent(spec: spec)
             await agent.markRunning()
             agents[spec.agentID] = agent
+            starts.increment()
             logger.info("Agent started", metadata: ["name": "\(spec.name)", "hosted": "\(agents.count)"])
             await announce(.agentStarted(AgentEvent(processID: processID, agentID: spec.agentID)))
         } catch {
@@ -69,7 +76,10 @@ actor AgentHost {
 
     /// Stops `agentID` for good. Harmless when it does not run here.
     func stop(agentID: String) async {
-        if let agent = agents.removeValue(forKey: agentID) { await agent.stop() }
+        if let agent = agents.removeValue(forKey: agentID) {
+            await agent.stop()
+            stops.increment()
+        }
         do {
             try await registry.releaseAgent(agentID: agentID, processID: processID)
             try await store.markTerminated(id: agentID)

@@ -24,6 +24,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("process-id"), help: "This worker's id (a UUID); managers assign one when they launch a worker.")
     var processID: String?
 
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus metrics on this loopback port (default: off).")
+    var metricsPort: Int?
+
     func run() async throws {
         let configuration: ServiceConfiguration
         let definition: PoolDefinition
@@ -45,6 +48,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
 
         LoggingSetup.bootstrap(settings: configuration.settings)
+        MetricsSetup.bootstrap()
         var logger = Logger(label: "agentpool.worker")
         logger[metadataKey: "pool"] = "\(definition.name)"
         logger[metadataKey: "process_id"] = "\(processID)"
@@ -56,9 +60,11 @@ struct WorkerCommand: AsyncParsableCommand {
         let worker = WorkerService(
             identity: identity, definition: definition, clients: clients,
             redisConfiguration: configuration.settings.redis, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: worker)]
+        if let metricsPort { services.append(.init(service: MetricsServer(port: metricsPort, logger: logger))) }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: worker)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -2,6 +2,7 @@ import AgentStore
 import Foundation
 import HTTPTypes
 import Logging
+import Metrics
 import PoolConfig
 import PoolProtocol
 import Redis
@@ -22,6 +23,18 @@ struct AgentLifecycle: Sendable {
 
     /// Spawns an agent and returns it running, or throws the API error to answer.
     func spawn(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentRecord {
+        let started = ContinuousClock.now
+        do {
+            let record = try await spawnOnce(pool: pool, request: request, idempotencyKey: idempotencyKey)
+            Self.record("agentpool_spawn_duration_seconds", pool: pool.name, outcome: "ok", since: started)
+            return record
+        } catch {
+            Self.record("agentpool_spawn_duration_seconds", pool: pool.name, outcome: Self.outcome(of: error), since: started)
+            throw error
+        }
+    }
+
+    private func spawnOnce(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentRecord {
         guard let registry = registries[pool.name] else { throw APIError.notFound("pool_not_found", "No pool named `\(pool.name)`.") }
         guard try await registry.redis.send("EXISTS", RedisKeys.poolLeader(pool.name)).int == 1 else {
             throw APIError.unavailable("no_manager", "No manager serves pool `\(pool.name)` right now; try again shortly.")
@@ -88,6 +101,28 @@ struct AgentLifecycle: Sendable {
 
     /// Terminates an agent and returns it `terminated`; harmless to repeat.
     func terminate(agentID: String) async throws -> AgentRecord {
+        let started = ContinuousClock.now
+        do {
+            let record = try await terminateOnce(agentID: agentID)
+            Self.record("agentpool_terminate_duration_seconds", pool: record.poolName, outcome: "ok", since: started)
+            return record
+        } catch {
+            Self.record("agentpool_terminate_duration_seconds", pool: "", outcome: Self.outcome(of: error), since: started)
+            throw error
+        }
+    }
+
+    /// Records a latency in the histogram `label`, by pool and outcome (`ok` or the error code).
+    private static func record(_ label: String, pool: String, outcome: String, since started: ContinuousClock.Instant) {
+        Timer(label: label, dimensions: [("pool", pool), ("outcome", outcome)])
+            .record(duration: ContinuousClock.now - started)
+    }
+
+    private static func outcome(of error: any Error) -> String {
+        (error as? APIError)?.code ?? "error"
+    }
+
+    private func terminateOnce(agentID: String) async throws -> AgentRecord {
         await outcomes.beginInterest(agentID)
         defer { Task { await outcomes.endInterest(agentID) } }
         guard let record = try await store.markStopping(id: agentID) else {

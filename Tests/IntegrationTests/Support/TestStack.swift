@@ -64,10 +64,10 @@ final class TestStack: @unchecked Sendable {
         """
 
     /// Starts the manager (all pools of the file) and waits for `min_workers` of each pool.
-    func startManager(label: String = "manager", minimumWorkers: Int = 1) async throws {
+    func startManager(label: String = "manager", minimumWorkers: Int = 1, arguments: [String] = []) async throws {
         let manager = try ServiceProcess(
             name: "\(directory.split(separator: "/").last!)-\(label)", executable: environment.executable("manager"),
-            arguments: ["--config", configPath], environment: environment.serviceEnvironment,
+            arguments: ["--config", configPath] + arguments, environment: environment.serviceEnvironment,
             logDirectory: environment.logDirectory)
         services.append(manager)
         for pool in pools {
