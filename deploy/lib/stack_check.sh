@@ -136,6 +136,12 @@ stack_check() {
     STACK_DIR=$dir "$repo/deploy/local/down" || check_fail "deploy/local/down failed"
     stack_leftovers "$dir" "$gp $rp $pp $bp"
     check_ok "deploy/local/down: no process and no port of the stack left"
+
+    # Secrets live in secrets.env and agentpool.env (mode 600) only, never in a log.
+    local leaked
+    leaked=$(grep -rlF --include='*.log' -e "$key" -e "$redis_password" -e "$db_password" "$dir" || true)
+    [[ -z $leaked ]] || check_fail "a secret appears in: $leaked"
+    check_ok "no API key or password in any log of the stack"
 }
 
 # Fails when anything of the stack in DIR still runs or any of PORTS still answers.
