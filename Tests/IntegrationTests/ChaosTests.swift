@@ -135,10 +135,7 @@ import Testing
             kill(gateway.pid, SIGTERM)
             try await Task.sleep(for: .milliseconds(300))
             // An orchestrator brings a worker: the waiting spawns complete.
-            let worker = try ServiceProcess(
-                name: "chaosgateway-worker-\(stack.pools[0])", executable: stack.environment.executable("worker"),
-                arguments: ["--pool", stack.pools[0], "--config", stack.configPath],
-                environment: stack.environment.serviceEnvironment, logDirectory: stack.environment.logDirectory)
+            let worker = try stack.startWorker(label: "late")
             defer { Task { await worker.stop() } }
             let replies = try await burst.value
             print("spawns in flight when the gateway got SIGTERM: \(replies.map(\.status))")

@@ -11,14 +11,9 @@ import Testing
     func pausedExternalWorkerDoesNotRunItsAgentsTwiceAfterResuming() async throws {
         let yaml = "  - name: {pool}\n    role: developer\n    min_workers: 0\n    launcher: external\n"
         try await TestStack.with(name: "fence", poolYAML: yaml) { stack in
-            let pool = stack.pools[0]
             func startWorker(_ label: String) throws -> (String, ServiceProcess) {
                 let processID = Identifier.make()
-                let worker = try ServiceProcess(
-                    name: "fence-\(label)-\(processID.prefix(8))", executable: stack.environment.executable("worker"),
-                    arguments: ["--pool", pool, "--config", stack.configPath, "--process-id", processID],
-                    environment: stack.environment.serviceEnvironment, logDirectory: stack.environment.logDirectory)
-                return (processID, worker)
+                return (processID, try stack.startWorker(label: label, processID: processID))
             }
             let (pausedID, paused) = try startWorker("a")
             try await stack.startManager(minimumWorkers: 1)

@@ -97,10 +97,7 @@ import Testing
         try await TestStack.with(name: "sigterm", poolYAML: "  - name: {pool}\n    role: developer\n    min_workers: 0\n") { stack in
             let pool = stack.pools[0]
             let processID = Identifier.make()
-            let worker = try ServiceProcess(
-                name: "worker-\(processID.prefix(8))", executable: stack.environment.executable("worker"),
-                arguments: ["--pool", pool, "--config", stack.configPath, "--process-id", processID],
-                environment: stack.environment.serviceEnvironment, logDirectory: stack.environment.logDirectory)
+            let worker = try stack.startWorker(label: "sigterm", processID: processID)
             try await Poll.until("the worker to register") {
                 try await stack.redis.send("EXISTS", RedisKeys.process(processID)).int == 1
             }

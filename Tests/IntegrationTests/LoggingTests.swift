@@ -11,13 +11,8 @@ import Testing
     func jsonLogsAreOneObjectPerLineWithIds() async throws {
         let yaml = "  - name: {pool}\n    role: developer\n    min_workers: 0\n    launcher: external\n"
         try await TestStack.with(name: "jsonlogs", poolYAML: yaml) { stack in
-            var environment = stack.environment.serviceEnvironment
-            environment["LOG_FORMAT"] = "json"
             let processID = Identifier.make()
-            let worker = try ServiceProcess(
-                name: "\(stack.pools[0])-json-worker", executable: stack.environment.executable("worker"),
-                arguments: ["--pool", stack.pools[0], "--config", stack.configPath, "--process-id", processID],
-                environment: environment, logDirectory: stack.environment.logDirectory)
+            let worker = try stack.startWorker(label: "json", processID: processID, environment: ["LOG_FORMAT": "json"])
             try await Poll.until("the worker to register") {
                 try await stack.redis.send("EXISTS", RedisKeys.process(processID)).int == 1
             }

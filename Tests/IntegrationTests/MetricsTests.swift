@@ -40,10 +40,7 @@ import Testing
         try await TestStack.with(name: "metrics", poolYAML: yaml) { stack in
             let workerPort = try FreePort.next()
             let managerPort = try FreePort.next()
-            let worker = try ServiceProcess(
-                name: "\(stack.pools[0])-metrics-worker", executable: stack.environment.executable("worker"),
-                arguments: ["--pool", stack.pools[0], "--config", stack.configPath, "--metrics-port", String(workerPort)],
-                environment: stack.environment.serviceEnvironment, logDirectory: stack.environment.logDirectory)
+            let worker = try stack.startWorker(label: "metrics", arguments: ["--metrics-port", String(workerPort)])
             try await stack.startManager(minimumWorkers: 1, arguments: ["--metrics-port", String(managerPort)])
             try await stack.startGateway()
             let managerMetrics = HTTPClient(baseURL: "http://127.0.0.1:\(managerPort)")

@@ -10,17 +10,10 @@ import Testing
 @Suite(.serialized) struct TopologyTests {
     static let externalPool = "  - name: {pool}\n    role: developer\n    launcher: external\n"
 
-    func startExternalWorker(_ stack: TestStack, label: String) throws -> ServiceProcess {
-        try ServiceProcess(
-            name: "\(stack.pools[0])-external-\(label)", executable: stack.environment.executable("worker"),
-            arguments: ["--pool", stack.pools[0], "--config", stack.configPath],
-            environment: stack.environment.serviceEnvironment, logDirectory: stack.environment.logDirectory)
-    }
-
     @Test(.timeLimit(.minutes(3)))
     func twoGatewaysTwoManagersExternalWorkersLoseNothing() async throws {
         try await TestStack.with(name: "topology", poolYAML: Self.externalPool) { stack in
-            let workers = try (0..<2).map { try startExternalWorker(stack, label: "\($0)") }
+            let workers = try (0..<2).map { try stack.startWorker(label: "\($0)") }
             try await stack.startManager(label: "manager-a", minimumWorkers: 2)
             try await stack.startManager(label: "manager-b", minimumWorkers: 2)
             try await stack.startGateway()
@@ -71,7 +64,7 @@ import Testing
               idle_timeout: 600
             """
         try await TestStack.with(name: "desired", poolYAML: Self.externalPool, defaults: defaults) { stack in
-            let firstWorker = try startExternalWorker(stack, label: "first")
+            let firstWorker = try stack.startWorker(label: "first")
             try await stack.startManager(minimumWorkers: 1)
             try await stack.startGateway(spawnTimeout: 30)
             func desired() async throws -> Int? { try await stack.poolStats()["desired_workers"] as? Int }
@@ -84,7 +77,7 @@ import Testing
             let waiting = Task { try await stack.spawn() }
             let rose = try await Poll.until("desired_workers to rise to 2") { try await desired() == 2 }
             print("desired_workers rose to 2 after \(rose)")
-            let secondWorker = try startExternalWorker(stack, label: "second")
+            let secondWorker = try stack.startWorker(label: "second")
             let reply = try await waiting.value
             #expect(reply.status == 201, "\(reply.text)")
             agents.append(try reply.decode(AgentView.self))

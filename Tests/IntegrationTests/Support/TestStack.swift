@@ -216,3 +216,17 @@ extension TestStack {
         return Set(placed) == Set(shouldRun)
     }
 }
+
+extension TestStack {
+    /// Starts a worker the way an orchestrator would (`launcher: external`), outside any
+    /// manager. Keep the returned process alive for as long as the worker should run.
+    func startWorker(
+        label: String, processID: String = Identifier.make(), arguments: [String] = [],
+        environment overrides: [String: String] = [:]
+    ) throws -> ServiceProcess {
+        try ServiceProcess(
+            name: "\(pools[0])-worker-\(label)-\(processID.prefix(8))", executable: environment.executable("worker"),
+            arguments: ["--pool", pools[0], "--config", configPath, "--process-id", processID] + arguments,
+            environment: environment.serviceEnvironment.merging(overrides) { $1 }, logDirectory: environment.logDirectory)
+    }
+}
