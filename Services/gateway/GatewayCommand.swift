@@ -42,12 +42,16 @@ struct GatewayCommand: AsyncParsableCommand {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: MetricsMiddleware())
+        // Before routing, so that any /api/v1 path without a valid key answers 401, even one
+        // that does not exist (contract: 401 before 404/405).
+        router.add(middleware: APIKeyMiddleware(keys: settings.apiKeys, protectedPrefix: "/api/v1"))
+        router.add(middleware: MethodNotAllowedMiddleware())
         HealthRoutes(clients: clients).register(on: router)
         // Metrics on the public port unless METRICS_PORT moves them to a port of their own.
         if settings.metricsPort == nil {
             router.get("/metrics") { _, _ in MetricsResponse.make() }
         }
-        let api = router.group("api/v1").add(middleware: APIKeyMiddleware(keys: settings.apiKeys))
+        let api = router.group("api/v1")
         PoolRoutes(directory: directory).register(on: api)
         AgentRoutes(directory: directory, lifecycle: lifecycle, store: clients.store, maxBodySize: Self.maxBodySize).register(on: api)
 

@@ -21,6 +21,13 @@ import Testing
             // 401 comes before 404 (contract: status order).
             #expect(try await anonymous.get("/api/v1/agents/pools/nope").status == 401)
 
+            // Any path under /api/v1, existing or not, however spelled, needs the key.
+            for path in ["/api/v1/nonexistent", "//api/v1/agents/pools", "/%61pi/v1/agents/pools", "/api/v1"] {
+                #expect(try await anonymous.get(path).status == 401, "\(path)")
+            }
+            #expect(try await anonymous.get("/openapi.json").status == 200)
+            #expect(try await anonymous.get("/metrics").status == 200)
+
             var wrong = stack.http
             wrong.apiKey = "k-three"
             #expect(try await wrong.get("/api/v1/agents/pools").status == 401)
@@ -48,6 +55,10 @@ import Testing
                 ("POST", "/api/v1/agents/pools/\(pool)/agents", Data(count: 2 * 1024 * 1024), [:], 413),
                 ("GET", "/api/v1/agents?status=sleeping", nil, [:], 422),
                 ("GET", "/api/v1/agents?pool=nope", nil, [:], 404),
+                ("PUT", "/api/v1/agents/pools", nil, [:], 405),
+                ("POST", "/api/v1/agents/\(UUID().uuidString)", nil, [:], 405),
+                ("POST", "/api/v1/agents/pools/\(pool)/agents", Data(#"{"metadata":{"a":"x\u0000y"}}"#.utf8), [:], 422),
+                ("POST", "/api/v1/agents/pools/\(pool)/agents", Data(#"{"name":"a\u0007b"}"#.utf8), [:], 422),
             ]
             for (method, path, body, headers, expected) in cases {
                 let reply = try await stack.http.send(method, path, body: body, headers: headers)
@@ -61,6 +72,11 @@ import Testing
             #expect(unserved.headers["retry-after"] == "5")
             let rows = try await stack.postgres.query("SELECT count(*) AS n FROM agents WHERE pool_name = $1", [pool])
             #expect(rows.rows.first?["n"] == "0")
+            let wrongMethod = try await stack.http.send("PUT", "/api/v1/agents/pools")
+            #expect(wrongMethod.headers["allow"] == "GET")
+            let document = try await stack.http.get("/openapi.json")
+            #expect(document.status == 200)
+            #expect((try document.json() as? [String: Any])?["openapi"] as? String == "3.0.3")
         }
     }
 }

@@ -1,17 +1,29 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// Requires `Authorization: Bearer <key>` with one of `API_KEYS` on every `/api/v1` request
-/// when keys are configured. Keys are compared in constant time and never logged.
+/// Requires `Authorization: Bearer <key>` with one of `API_KEYS` on every request under
+/// `protectedPrefix` when keys are configured. Keys are compared in constant time and never
+/// logged.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]
+    let protectedSegments: [String]
 
-    init(keys: [String]) {
+    init(keys: [String], protectedPrefix: String) {
         self.keys = keys.map { Array($0.utf8) }
+        self.protectedSegments = protectedPrefix.split(separator: "/").map(String.init)
+    }
+
+    /// Compared segment by segment after percent-decoding, the way the router sees the path,
+    /// so that `//api/v1/...` or `/%61pi/v1/...` cannot slip past.
+    func isProtected(_ path: String) -> Bool {
+        let segments = (path.removingPercentEncoding ?? path).split(separator: "/", omittingEmptySubsequences: true)
+        return segments.count >= protectedSegments.count
+            && zip(segments, protectedSegments).allSatisfy { $0 == $1 }
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !keys.isEmpty else { return try await next(request, context) }
+        guard !keys.isEmpty, isProtected(request.uri.path) else { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw Self.unauthorized
         }

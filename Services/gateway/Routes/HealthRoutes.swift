@@ -1,17 +1,24 @@
 import Hummingbird
+import OpenAPIDocument
 import Logging
 import Postgres
 import Redis
 import ServiceSupport
 
-/// `/healthz` (the process is alive) and `/readyz` (Redis and the database answer).
-/// Both stay open without an API key, for load balancers and orchestrators.
+/// `/healthz` (the process is alive), `/readyz` (Redis and the database answer) and
+/// `/openapi.json` (the API's description). They stay open without an API key, for load
+/// balancers, orchestrators and client generators.
 struct HealthRoutes {
     let clients: Clients
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in
             JSONResponse.make(["status": "ok"], status: .ok)
+        }
+        router.get("/openapi.json") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
         router.get("/readyz") { _, context in
             do {

@@ -30,7 +30,7 @@ struct SpawnRequest: Sendable, Equatable, Decodable {
         case .string(let name)?:
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty, trimmed.count <= maxNameLength,
-                  !trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) })
+                  !trimmed.unicodeScalars.contains(where: isControlOrFormat)
             else {
                 throw APIError.unprocessable("`name` must be 1 to \(maxNameLength) printable characters.")
             }
@@ -43,10 +43,31 @@ struct SpawnRequest: Sendable, Equatable, Decodable {
             guard (try JSONEncoder().encode(metadata)).count <= maxMetadataBytes else {
                 throw APIError.unprocessable("`metadata` must be at most \(maxMetadataBytes / 1024) KiB of JSON.")
             }
+            // PostgreSQL's jsonb cannot hold U+0000.
+            guard !containsNul(.object(metadata)) else {
+                throw APIError.unprocessable("`metadata` must not contain the character U+0000.")
+            }
             request.metadata = metadata
         default: throw APIError.unprocessable("`metadata` must be a JSON object.")
         }
         return request
+    }
+
+    /// Control (Cc) and format (Cf) characters are not allowed in names.
+    private static func isControlOrFormat(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format: true
+        default: false
+        }
+    }
+
+    private static func containsNul(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let text): text.unicodeScalars.contains("\u{0}")
+        case .array(let items): items.contains(where: containsNul)
+        case .object(let fields): fields.contains { $0.key.unicodeScalars.contains("\u{0}") || containsNul($0.value) }
+        case .null, .bool, .number: false
+        }
     }
 
     /// A fingerprint of what was asked for, to tell an idempotent replay (same body) from a
