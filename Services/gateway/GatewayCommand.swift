@@ -46,11 +46,8 @@ struct GatewayCommand: AsyncParsableCommand {
         // that does not exist (contract: 401 before 404/405).
         router.add(middleware: APIKeyMiddleware(keys: settings.apiKeys, protectedPrefix: "/api/v1"))
         router.add(middleware: MethodNotAllowedMiddleware())
-        HealthRoutes(clients: clients).register(on: router)
         // Metrics on the public port unless METRICS_PORT moves them to a port of their own.
-        if settings.metricsPort == nil {
-            router.get("/metrics") { _, _ in MetricsResponse.make() }
-        }
+        HealthRoutes(clients: clients, servesMetrics: settings.metricsPort == nil).register(on: router)
         let api = router.group("api/v1")
         PoolRoutes(directory: directory).register(on: api)
         AgentRoutes(directory: directory, lifecycle: lifecycle, store: clients.store, maxBodySize: Self.maxBodySize).register(on: api)

@@ -5,15 +5,20 @@ import Postgres
 import Redis
 import ServiceSupport
 
-/// `/healthz` (the process is alive), `/readyz` (Redis and the database answer) and
-/// `/openapi.json` (the API's description). They stay open without an API key, for load
+/// `/healthz` (the process is alive), `/readyz` (Redis and the database answer),
+/// `/metrics` (Prometheus text) and `/openapi.json` (the API's description). They stay open without an API key, for load
 /// balancers, orchestrators and client generators.
 struct HealthRoutes {
     let clients: Clients
+    /// Whether `/metrics` is served here (not when `METRICS_PORT` gives it a port of its own).
+    let servesMetrics: Bool
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in
             JSONResponse.make(["status": "ok"], status: .ok)
+        }
+        if servesMetrics {
+            router.get("/metrics") { _, _ in MetricsResponse.make() }
         }
         router.get("/openapi.json") { _, _ in
             var headers = HTTPFields()
