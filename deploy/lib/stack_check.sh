@@ -122,6 +122,16 @@ stack_check() {
     [[ $reply == 1 ]] || check_fail "PostgreSQL holds $reply rows for agent $agent, expected 1"
     check_ok "PostgreSQL (direct) holds the agent's row"
 
+    # Fuzz the live gateway from its OpenAPI document: no 5xx, every answer as documented.
+    command -v schemathesis >/dev/null ||
+        pip install -q --disable-pip-version-check schemathesis >"$dir/pip.log" 2>&1 ||
+        check_fail "cannot install schemathesis (pip): $(tail -5 "$dir/pip.log")"
+    schemathesis run "$repo/docs/openapi.json" --url "http://127.0.0.1:$gp" -H "Authorization: Bearer $key" \
+        --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+        --max-examples 15 --no-color >"$dir/schemathesis.txt" 2>&1 ||
+        { tail -60 "$dir/schemathesis.txt" >&2; check_fail "schemathesis found problems"; }
+    check_ok "schemathesis: $(grep -Eo '[0-9]+ generated, [0-9]+ passed' "$dir/schemathesis.txt" | tail -1), no 5xx, answers match docs/openapi.json"
+
     local linked
     for exe in gateway manager worker; do
         # Read ldd's output whole first: `ldd | grep -q` fails under pipefail when grep stops
