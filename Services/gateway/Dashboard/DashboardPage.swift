@@ -72,7 +72,7 @@ enum DashboardPage {
               <table class="agents">
                 <caption class="visually-hidden">Agents, most recent first</caption>
                 <thead><tr><th scope="col">Name</th><th scope="col">Pool</th><th scope="col">Status</th><th scope="col">Process</th><th scope="col">Created</th></tr></thead>
-                <tbody id="agent-rows"></tbody>
+                <tbody id="agent-rows"><tr><td colspan="5" class="empty empty-cell">Loading…</td></tr></tbody>
               </table>
             </div>
           </section>
@@ -177,7 +177,7 @@ enum DashboardPage {
           background: var(--surface); border: 1px solid var(--border); border-radius: 10px; padding: 1rem 1.1rem;
           box-shadow: var(--shadow); min-width: 0;
         }
-        .card-head { display: flex; align-items: baseline; justify-content: space-between; gap: .5rem; margin-bottom: .7rem; }
+        .card-head { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: .5rem; margin-bottom: .7rem; }
         .card-head h3 { font-size: 1.05rem; font-family: var(--mono); overflow-wrap: anywhere; }
         .role { font-size: .8rem; color: var(--muted); white-space: nowrap; }
         .bar { position: relative; height: .55rem; border-radius: 99px; background: var(--track); overflow: hidden; }
@@ -191,7 +191,7 @@ enum DashboardPage {
         }
         .bar-caption strong { color: var(--text); }
         .figures {
-          display: grid; grid-template-columns: repeat(auto-fit, minmax(4.2rem, 1fr)); gap: .5rem; margin: .9rem 0 0;
+          display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: .5rem; margin: .9rem 0 0;
           padding: .7rem 0; border-top: 1px solid var(--border); border-bottom: 1px solid var(--border);
         }
         .figures div { min-width: 0; }
@@ -206,7 +206,7 @@ enum DashboardPage {
         .worker:first-child { border-top: 0; }
         .w-id { min-width: 0; display: flex; flex-wrap: wrap; align-items: baseline; gap: 0 .5rem; }
         .w-id .muted { font-size: .8rem; overflow-wrap: anywhere; }
-        .w-slots { display: grid; grid-template-columns: 1fr auto; align-items: center; gap: .5rem; font-variant-numeric: tabular-nums; }
+        .w-slots { display: grid; grid-template-columns: 1fr 2.8rem; align-items: center; gap: .5rem; font-variant-numeric: tabular-nums; }
         .w-beat { display: flex; align-items: center; justify-content: flex-end; gap: .35rem; white-space: nowrap; font-variant-numeric: tabular-nums; }
         .dot { width: .55rem; height: .55rem; border-radius: 50%; background: var(--ok); flex: none; }
         .w-beat.late .dot { background: var(--mid); }
@@ -238,7 +238,11 @@ enum DashboardPage {
           .banner, .prompt { margin-left: 1rem; margin-right: 1rem; }
           main { padding: 0 1rem 1rem; }
           footer { padding: 0 1rem 1.5rem; }
-          .worker { grid-template-columns: minmax(0, 1fr) auto; }
+          .section-head p { flex-basis: 100%; order: 1; }
+          .figures { gap: .25rem; }
+          .figures dt { font-size: .66rem; letter-spacing: .02em; }
+          .figures dd { font-size: 1.05rem; }
+          .worker { grid-template-columns: minmax(0, 1fr) 6rem; }
           .w-id { grid-column: 1 / -1; }
           .agents thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
           .agents, .agents tbody, .agents tr, .agents td { display: block; }
@@ -267,6 +271,7 @@ enum DashboardPage {
           let timer = 0;
           let generation = 0;
           let clockOffset = 0;
+          let loaded = false;
 
           class AuthRequired extends Error {}
 
@@ -421,6 +426,11 @@ enum DashboardPage {
               : `${agents.length} ${what}, most recent first`;
           }
 
+          function showPlaceholders(text) {
+            $('pools').replaceChildren(el('p', { class: 'empty' }, text));
+            $('agent-rows').replaceChildren(el('tr', {}, el('td', { colspan: 5, class: 'empty empty-cell' }, text)));
+          }
+
           function showBanner(text) {
             const banner = $('banner');
             banner.textContent = text;
@@ -471,11 +481,14 @@ enum DashboardPage {
               $('key-prompt').hidden = true;
               $('content').hidden = false;
               $('forget').hidden = sessionStorage.getItem(KEY) === null;
+              loaded = true;
               setState('ok');
             } catch (error) {
               if (mine !== generation) return;
               if (error instanceof AuthRequired) { askForKey(); return; }
-              showBanner(`${error.message} Retrying every ${POLL_MS / 1000} s; the figures shown may be out of date.`);
+              showBanner(`${error.message} Retrying every ${POLL_MS / 1000} s` +
+                (loaded ? '; the figures shown may be out of date.' : '.'));
+              if (!loaded) showPlaceholders('No data yet.');
               setState('error');
             }
             timer = setTimeout(refresh, POLL_MS);

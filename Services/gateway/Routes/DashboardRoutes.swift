@@ -13,12 +13,19 @@ struct DashboardRoutes {
     static let contentSecurityPolicy =
         "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+    /// Adds the page's routes (GET and HEAD) to the root router: outside `/api/v1`, so the
+    /// API key check does not apply to them.
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/") { _, _ in Self.asset(DashboardPage.html, type: "text/html; charset=utf-8") }
-        router.get("/dashboard") { _, _ in Self.asset(DashboardPage.html, type: "text/html; charset=utf-8") }
-        router.get("/dashboard/app.css") { _, _ in Self.asset(DashboardPage.css, type: "text/css; charset=utf-8") }
-        router.get("/dashboard/app.js") { _, _ in
-            Self.asset(DashboardPage.javascript, type: "text/javascript; charset=utf-8")
+        let files: [(path: String, text: String, type: String)] = [
+            ("/", DashboardPage.html, "text/html; charset=utf-8"),
+            ("/dashboard", DashboardPage.html, "text/html; charset=utf-8"),
+            ("/dashboard/app.css", DashboardPage.css, "text/css; charset=utf-8"),
+            ("/dashboard/app.js", DashboardPage.javascript, "text/javascript; charset=utf-8"),
+        ]
+        for file in files {
+            // HEAD too, for monitors and `curl -I`; the server sends no body with it.
+            router.on(RouterPath(file.path), method: .get) { _, _ in Self.asset(file.text, type: file.type) }
+            router.on(RouterPath(file.path), method: .head) { _, _ in Self.asset(file.text, type: file.type) }
         }
     }
 
