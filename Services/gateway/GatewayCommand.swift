@@ -48,6 +48,7 @@ struct GatewayCommand: AsyncParsableCommand {
         router.add(middleware: MethodNotAllowedMiddleware())
         // Metrics on the public port unless METRICS_PORT moves them to a port of their own.
         HealthRoutes(clients: clients, servesMetrics: settings.metricsPort == nil).register(on: router)
+        DashboardRoutes().register(on: router)
         let api = router.group("api/v1")
         PoolRoutes(directory: directory).register(on: api)
         AgentRoutes(directory: directory, lifecycle: lifecycle, store: clients.store, maxBodySize: Self.maxBodySize).register(on: api)

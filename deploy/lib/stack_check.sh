@@ -132,6 +132,13 @@ stack_check() {
         { tail -60 "$dir/schemathesis.txt" >&2; check_fail "schemathesis found problems"; }
     check_ok "schemathesis: $(grep -Eo '[0-9]+ generated, [0-9]+ passed' "$dir/schemathesis.txt" | tail -1), no 5xx, answers match docs/openapi.json"
 
+    # The dashboard renders the pools and workers in headless Chromium, at a laptop and a
+    # phone viewport; the screenshots stay as test artifacts.
+    local artifacts=${AGENTPOOL_ARTIFACTS:-$repo/artifacts}
+    "$repo/scripts/check-dashboard" --url "http://127.0.0.1:$gp" --key "$key" --out "$artifacts" ||
+        check_fail "the dashboard did not render (see $artifacts)"
+    check_ok "dashboard rendered in headless Chromium (screenshots in $artifacts)"
+
     local linked
     for exe in gateway manager worker; do
         # Read ldd's output whole first: `ldd | grep -q` fails under pipefail when grep stops

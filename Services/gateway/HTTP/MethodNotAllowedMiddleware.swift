@@ -8,6 +8,8 @@ struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
     static var routes: [(template: [Substring], methods: [HTTPRequest.Method])] {
         [
             ("/healthz", [.get]), ("/readyz", [.get]), ("/metrics", [.get]), ("/openapi.json", [.get]),
+            ("/", [.get, .head]), ("/dashboard", [.get, .head]), ("/dashboard/app.css", [.get, .head]),
+            ("/dashboard/app.js", [.get, .head]),
             ("/api/v1/agents/pools", [.get]), ("/api/v1/agents/pools/:pool_name", [.get]),
             ("/api/v1/agents/pools/:pool_name/agents", [.post]), ("/api/v1/agents", [.get]),
             ("/api/v1/agents/:agent_id", [.get, .delete]), ("/api/v1/processes", [.get]),
