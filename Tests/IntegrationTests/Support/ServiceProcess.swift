@@ -10,7 +10,7 @@ final class ServiceProcess: @unchecked Sendable {
     init(name: String, executable: String, arguments: [String], environment: [String: String], logDirectory: String, workingDirectory: String? = nil) throws {
         self.name = name
         logPath = "\(logDirectory)/\(name).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process.executableURL = URL(fileURLWithPath: executable)
