@@ -30,6 +30,10 @@ extension PoolLeader {
     private func reconcilePass() async {
         do {
             let now = Date()
+            // Placements first, workers second: a worker that registers and claims agents in
+            // between then appears in the worker snapshot, so its agents are never taken for
+            // orphans of a worker that does not exist.
+            let placed = try await registry.placements()
             var workers = try await registry.workers()
             for dead in workers where Liveness.isStale(lastHeartbeat: dead.lastHeartbeat, now: now, staleAfter: limits.staleAfter) {
                 await heal(deadWorker: dead.processID)
@@ -42,12 +46,14 @@ extension PoolLeader {
             let shouldRun = try await store.shouldRun(pool: definition.name).filter { $0.status != .failed }
             let specs = Dictionary(shouldRun.map { ($0.id, $0.spec) }, uniquingKeysWith: { first, _ in first })
             let plan = ReconcilePlan.make(
-                shouldRun: Set(specs.keys), placed: try await registry.placements(),
+                shouldRun: Set(specs.keys), placed: placed,
                 reserved: Set(inFlight.keys).union(waiting.map(\.agentID)),
                 liveWorkers: Set(workers.map(\.processID)))
 
-            for orphan in plan.orphaned {
-                try await registry.releaseAgent(agentID: orphan.agentID, processID: orphan.processID)
+            // An "orphan" whose worker turns out to be registered after all stays where it is.
+            var stillPlaced: Set<String> = []
+            for orphan in plan.orphaned where !(try await registry.releaseOrphan(agentID: orphan.agentID, processID: orphan.processID)) {
+                stillPlaced.insert(orphan.agentID)
             }
             for placement in plan.toStop {
                 try await registry.publish(
@@ -63,10 +69,11 @@ extension PoolLeader {
             // Restoring thousands of agents at once would stampede the workers and PgBouncer:
             // at most `maxStartsInFlight` unconfirmed starts; confirmations pull in the rest.
             let room = max(0, Self.maxStartsInFlight - inFlight.count - waiting.count)
-            for agentID in plan.toPlace.prefix(room) {
+            let toPlace = plan.toPlace.filter { !stillPlaced.contains($0) }
+            for agentID in toPlace.prefix(room) {
                 if let spec = specs[agentID] { await place(spec) }
             }
-            hasBacklog = plan.toPlace.count > room
+            hasBacklog = toPlace.count > room
             try await keepMinimumWorkers(liveWorkers: workers.count)
             await retireIdleWorkers(workers)
             try await publishDesiredWorkers(workers: workers)

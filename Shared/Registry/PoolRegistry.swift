@@ -117,6 +117,13 @@ public struct PoolRegistry: Sendable {
             arguments: [agentID, processID, pool, String(Timestamp.milliseconds(now))])
     }
 
+    /// A manager clears the entry of an agent whose worker is gone; nothing happens when the
+    /// worker is registered after all. Returns whether it cleared the entry.
+    @discardableResult
+    public func releaseOrphan(agentID: String, processID: String) async throws -> Bool {
+        try await redis.evalScript(RegistryScripts.releaseOrphan, keys: [], arguments: [agentID, processID, pool]).int == 1
+    }
+
     /// The number of agents placed in the pool.
     public func agentCount() async throws -> Int {
         try await redis.send("SCARD", RedisKeys.poolAgents(pool)).int ?? 0

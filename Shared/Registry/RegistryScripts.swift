@@ -148,6 +148,21 @@ enum RegistryScripts {
         return 1
         """)
 
+    /// A manager clears the entry of an agent whose worker is gone, atomically checking that
+    /// the worker really is gone (it may have registered since the manager looked).
+    /// Returns 1 when it cleared the entry. ARGV: agent_id, process_id, pool.
+    static let releaseOrphan = RedisScript("""
+        local agentID, processID, pool = ARGV[1], ARGV[2], ARGV[3]
+        if redis.call('EXISTS', 'process:' .. processID) == 1 then return 0 end
+        local agentKey = 'agent:' .. agentID
+        if redis.call('HGET', agentKey, 'process_id') == processID then
+          redis.call('DEL', agentKey)
+          redis.call('SREM', 'pool:' .. pool .. ':agents', agentID)
+        end
+        redis.call('DEL', 'process:' .. processID .. ':agents', 'process:' .. processID .. ':reserved')
+        return 1
+        """)
+
     /// A worker forgets an agent it stopped (or never started). The agent's hash and pool
     /// entry go only if they still name this worker.
     /// ARGV: agent_id, process_id, pool, now (ms).

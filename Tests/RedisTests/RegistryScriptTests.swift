@@ -141,4 +141,21 @@ struct RegistryScriptTests {
             #expect(try await registry.claimAgent(spec(registry), processID: identity.processID) == .notRegistered)
         }
     }
+
+    @Test func orphanReleaseLeavesAgentsOfARegisteredWorkerAlone() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            let agent = spec(registry)
+            #expect(try await registry.claimAgent(agent, processID: identity.processID) == .claimed)
+            // The worker registered after the manager's snapshot: not an orphan, nothing changes.
+            #expect(try await registry.releaseOrphan(agentID: agent.agentID, processID: identity.processID) == false)
+            #expect(try await registry.redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == identity.processID)
+            // Once the worker is really gone, the entry is cleared.
+            _ = try await registry.redis.send("DEL", RedisKeys.process(identity.processID))
+            #expect(try await registry.releaseOrphan(agentID: agent.agentID, processID: identity.processID))
+            #expect(try await registry.redis.send("EXISTS", RedisKeys.agent(agent.agentID)).int == 0)
+            #expect(try await registry.redis.send("SISMEMBER", RedisKeys.poolAgents(registry.pool), agent.agentID).int == 0)
+        }
+    }
 }
