@@ -110,6 +110,27 @@ def secrets(stack):
     return values
 
 
+def cpu_model():
+    with open("/proc/cpuinfo") as file:
+        for line in file:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def machine_pressure():
+    """The 1-minute load average and the share of the last minute in which some task waited
+    for a CPU (/proc/pressure/cpu), to show how busy the shared machine was."""
+    load = os.getloadavg()[0]
+    waiting = None
+    try:
+        with open("/proc/pressure/cpu") as file:
+            waiting = float(file.readline().split("avg60=")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        pass
+    return {"loadavg1": load, "cpu_some_avg60": waiting}
+
+
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
@@ -126,7 +147,8 @@ def run(args):
     key = os.environ.get("API_KEYS", keys.get("API_KEYS", "")).split(",")[0]
     gw = Gateway(args.port, key)
     results = {"meta": {"quick": args.quick, "pools": len(POOLS), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                        "host": platform.node(), "nproc": os.cpu_count()},
+                        "host": platform.node(), "nproc": os.cpu_count(), "cpu": cpu_model(),
+                        "memory_gib": os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30},
                "errors": {}}
     started = []
 
@@ -141,9 +163,18 @@ def run(args):
     def rss_start():
         results["rss"] = {"gateway_start": measure.rss_bytes(pid_of(stack, "gateway"))}
 
-    def floor():
-        results["floor"] = floor_module.measure(args.redis_port, keys["REDIS_PASSWORD"], args.pgbouncer_port,
-                                                keys["POSTGRES_PASSWORD"], args.quick, log)
+    def floor(when):
+        def action():
+            results[f"floor_{when}"] = floor_module.measure(
+                args.redis_port, keys["REDIS_PASSWORD"], args.pgbouncer_port, keys["POSTGRES_PASSWORD"],
+                args.quick, log)
+            results["floor"] = floor_module.combine(results.get("floor_start"), results.get("floor_end"))
+        return action
+
+    def machine_load(when):
+        def action():
+            results["meta"][f"load_{when}"] = machine_pressure()
+        return action
 
     def http_floor():
         lat = [gw.request("GET", "/healthz")[2] for _ in range(1000 if not args.quick else 300)]
@@ -154,12 +185,12 @@ def run(args):
         results["sequential"] = measure.sequential(gw, "seq_pool", c["sequential"], c["warmup"])
 
     def warm():
-        results["warm"], results["warm_terminate"] = measure.bursts(
-            gw, "warm_pool", c["warm_burst"], c["levels"], 4, log)
+        results["warm"], results["warm_terminate"], results["cpu_warm"] = measure.bursts(
+            gw, "warm_pool", c["warm_burst"], c["levels"], 4, log, stack)
 
     def cold():
-        results["cold"], results["cold_terminate"] = measure.bursts(
-            gw, "cold_pool", c["cold_slots"] * c["cold_workers"], c["levels"], 1, log)
+        results["cold"], results["cold_terminate"], results["cpu_cold"] = measure.bursts(
+            gw, "cold_pool", c["cold_slots"] * c["cold_workers"], c["levels"], 1, log, stack)
 
     def autoscale():
         results["autoscale"] = measure.autoscale(gw, "scale_pool", c["autoscale"])
@@ -181,16 +212,22 @@ def run(args):
             gw, args.port, key, "/api/v1/agents/pools/seq_pool", c["wrk_seconds"])
 
     def rss_end():
-        results["rss"]["gateway_end"] = measure.rss_bytes(pid_of(stack, "gateway"))
-        results["rss"]["manager_end"] = measure.rss_bytes(pid_of(stack, "manager"))
+        for name in ("gateway", "manager"):
+            detail = measure.memory_detail(pid_of(stack, name))
+            results["rss"][f"{name}_end"] = detail["rss"]
+            results["rss"][f"{name}_end_pss"] = detail["pss"]
+            results["rss"][f"{name}_end_private"] = detail["private"]
 
     try:
-        for name, action in (("gateway rss at start", rss_start), ("floor: Redis and PostgreSQL", floor),
+        for name, action in (("machine load at start", machine_load("start")),
+                             ("gateway rss at start", rss_start), ("floor: Redis and PostgreSQL", floor("start")),
                              ("floor: HTTP", http_floor), ("sequential spawn and terminate", sequential),
                              ("warm bursts", warm), ("cold bursts", cold), ("autoscale", autoscale),
                              ("memory", memory), ("failover: own child", failover_child),
                              ("failover: external worker", failover_external),
-                             ("gateway read throughput", reads), ("rss after the load", rss_end)):
+                             ("gateway read throughput", reads), ("rss after the load", rss_end),
+                             ("floor again: Redis and PostgreSQL", floor("end")),
+                             ("machine load at the end", machine_load("end"))):
             step(name, action)
     finally:
         for process in started:

@@ -85,3 +85,12 @@ def measure(redis_port, redis_password, pgbouncer_port, pg_password, quick, log)
         "pg_insert_tps": pg_four["tps"],
         "pg_insert_ms_4": pg_four["latency_ms"],
     }
+
+
+def combine(start, end):
+    """The floor used for ratios: the mean of the runs at the start and at the end (either may
+    be missing), so that a machine that got busier or quieter meanwhile shows in both."""
+    runs = [run for run in (start, end) if run]
+    if not runs:
+        return None
+    return {key: sum(run[key] for run in runs) / len(runs) for key in runs[0]}

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import time
 
+import cpu
 from client import percentile, run_concurrently, wait_until
 
 
@@ -16,6 +17,19 @@ def rss_bytes(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def memory_detail(pid):
+    """RSS, PSS and private (USS) bytes of a live process, from smaps_rollup: RSS counts every
+    shared-library page in full, PSS shares them out among the processes mapping them."""
+    values = {}
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                values[parts[0].rstrip(":")] = int(parts[1]) * 1024
+    return {"rss": values.get("Rss", 0), "pss": values.get("Pss", 0),
+            "private": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)}
 
 
 def summary(latencies):
@@ -67,8 +81,13 @@ def sequential(gw, pool, count, warmup):
     first `warmup` spawns (connections, script loads) are not counted."""
     _, warm = spawn_sequentially(gw, pool, warmup)
     spawn_latencies, agents = spawn_sequentially(gw, pool, count)
+    # Single reads on the same path, to price one step: a PostgreSQL select (GET agent) and
+    # two rounds of Redis calls (GET one pool), each through the services' thread hops.
+    reads = {}
+    for name, path in (("agent", f"/api/v1/agents/{agents[0]['agent_id']}"), ("pool", f"/api/v1/agents/pools/{pool}")):
+        reads[name] = summary([gw.request("GET", path)[2] for _ in range(min(count, 300))])
     terminate_latencies = terminate_sequentially(gw, [a["agent_id"] for a in agents + warm])
-    return {"spawn": summary(spawn_latencies), "terminate": summary(terminate_latencies[:count])}
+    return {"spawn": summary(spawn_latencies), "terminate": summary(terminate_latencies[:count]), "reads": reads}
 
 
 def burst(gw, pool, count, clients):
@@ -85,22 +104,38 @@ def terminate_all(gw, agent_ids, clients=32):
             "rate": outcome.rate(), "errors": outcome.error_text(), **summary(outcome.latencies)}
 
 
-def bursts(gw, pool, count, levels, idle_workers, log):
+def bursts(gw, pool, count, levels, idle_workers, log, stack):
     """Bursts at each concurrency level into `pool`, each starting from `idle_workers` idle
-    workers, and each followed by terminating its agents with 32 clients."""
+    workers, and each followed by terminating its agents with 32 clients. Also returns the
+    CPU milliseconds per spawn and per terminate by component, over all levels."""
     results, terminations = [], []
+    cpu_ms = {"spawn": {}, "terminate": {}}
+    done = {"spawn": 0, "terminate": 0}
+
+    def measured(kind, action):
+        before = cpu.snapshot(cpu.components(stack, [w["pid"] for w in workers(gw, pool)]))
+        result = action()
+        after = cpu.snapshot(cpu.components(stack, [w["pid"] for w in workers(gw, pool)]))
+        for name, total in cpu.per_operation(before, after, 1).items():
+            cpu_ms[kind][name] = cpu_ms[kind].get(name, 0.0) + total
+        return result
+
     for clients in levels:
         wait_for_workers(gw, pool, idle_workers)
-        result, ids = burst(gw, pool, count, clients)
+        result, ids = measured("spawn", lambda: burst(gw, pool, count, clients))
+        done["spawn"] += result["ok"]
         result["workers_after"] = len(workers(gw, pool))
         log(f"  {pool}: {clients} clients: {result['ok']}/{count} in {result['seconds']:.2f} s = "
             f"{result['rate']:.0f}/s, p50 {result['p50'] * 1000:.1f} ms, {result['workers_after']} workers"
             + (f", errors: {result['errors']}" if result["errors"] else ""))
         results.append(result)
-        terminated = terminate_all(gw, ids)
+        terminated = measured("terminate", lambda: terminate_all(gw, ids))
+        done["terminate"] += terminated["ok"]
         log(f"  {pool}: terminated {terminated['ok']}/{len(ids)} with 32 clients: {terminated['rate']:.0f}/s")
         terminations.append(terminated)
-    return results, terminations
+    per_op = {kind: {name: total / max(1, done[kind]) for name, total in totals.items()}
+              for kind, totals in cpu_ms.items()}
+    return results, terminations, per_op
 
 
 def autoscale(gw, pool, count):
@@ -124,6 +159,7 @@ def memory(gw, pool, count, log):
     wait_for_workers(gw, pool, 1)
     pid = workers(gw, pool)[0]["pid"]
     idle = rss_bytes(pid)
+    idle_detail = memory_detail(pid)
     _, ten = spawn_sequentially(gw, pool, 10)
     time.sleep(1)
     with_ten = rss_bytes(pid)
@@ -136,7 +172,7 @@ def memory(gw, pool, count, log):
         f"{count} agents {with_many / 2**20:.1f} MiB")
     ids = [a["agent_id"] for a in ten] + [p["agent_id"] for p in outcome.payloads]
     terminate_all(gw, ids)
-    return {"idle": idle, "ten": with_ten, "many": with_many, "count": count,
+    return {"idle": idle, "idle_pss": idle_detail["pss"], "idle_private": idle_detail["private"], "ten": with_ten, "many": with_many, "count": count,
             "per_agent": (with_many - with_ten) / (count - 10)}
 
 

@@ -58,6 +58,12 @@ def build(results):
         rows.latency("spawn latency p99", _ms(spawn["p99"]), 10)
         rows.latency(f"terminate latency p50 (sequential, {stop['count']})", _ms(stop["p50"]))
         rows.latency("terminate latency p99", _ms(stop["p99"]))
+        reads = seq.get("reads", {})
+        if "agent" in reads:
+            rows.latency("GET /api/v1/agents/{id} p50, sequential (one PG select)", _ms(reads["agent"]["p50"]))
+        if "pool" in reads:
+            rows.latency("GET /api/v1/agents/pools/{one} p50, sequential (2 rounds of Redis calls)",
+                         _ms(reads["pool"]["p50"]))
     for key, label, target in (("warm", "warm", 2000), ("cold", "cold 1→20 workers", 500)):
         for level in r.get(key, []):
             name = f"burst spawn, {label}, {level['clients']} clients ({level['count']} spawns)"
@@ -88,15 +94,19 @@ def build(results):
                      f"≤ {limit * 1000:g} ms (stale_after + heartbeat)")
     mem = r.get("memory")
     if mem:
-        rows.memory("RSS: idle worker", mem["idle"], 15)
+        rows.memory(f"RSS: idle worker (PSS {mem['idle_pss'] / MIB:.1f} MiB, private "
+                    f"{mem['idle_private'] / MIB:.1f} MiB)", mem["idle"], 15)
         rows.memory("RSS: worker with 10 agents", mem["ten"])
         rows.memory(f"RSS: worker with {mem['count']} agents", mem["many"])
         rows.memory(f"RSS per agent (slope 10 → {mem['count']} agents)", mem["per_agent"], 64, per_agent=True)
     rss = r.get("rss", {})
     if rss:
         rows.memory("RSS: gateway at start", rss.get("gateway_start"))
-        rows.memory("RSS: gateway after the load", rss.get("gateway_end"), 30)
-        rows.memory("RSS: manager after the load (all pools)", rss.get("manager_end"))
+        for name, label, limit in (("gateway", "gateway after the load", 30),
+                                   ("manager", "manager after the load (all pools)", None)):
+            if f"{name}_end" in rss:
+                rows.memory(f"RSS: {label} (PSS {rss[name + '_end_pss'] / MIB:.1f} MiB, private "
+                            f"{rss[name + '_end_private'] / MIB:.1f} MiB)", rss[f"{name}_end"], limit)
     healthz = r.get("healthz_rate", {}).get("rate")
     for key, label, target in (("pools_rate", "GET /api/v1/agents/pools", 10000),
                                ("pool_rate", "GET /api/v1/agents/pools/{one}", None)):
@@ -107,13 +117,16 @@ def build(results):
             if got["non_2xx"]:
                 name += f" [{got['non_2xx']} non-2xx]"
             rows.rate(name, got["rate"], "req/s", target, healthz, "/healthz rate")
-    floor = r.get("floor")
-    if floor:
-        rows.add("floor: Redis round trip p50 (PING_INLINE, 1 client)", floor["redis_rtt_ms"], "ms")
-        rows.add("floor: Redis throughput PING_INLINE / SET (50 clients)",
-                 f"{floor['redis_ping_rps']:,.0f} / {floor['redis_set_rps']:,.0f}", "req/s")
-        rows.add("floor: PG insert via PgBouncer, 1 client (avg latency)", floor["pg_insert_ms"], "ms")
-        rows.add("floor: PG insert via PgBouncer, 4 clients", floor["pg_insert_tps"], "tps")
+    runs = [run for run in (r.get("floor_start"), r.get("floor_end")) if run]
+    if runs:
+        def both(key, digits):
+            return " / ".join(f"{run[key]:,.{digits}f}" for run in runs)
+        when = "start / end" if len(runs) == 2 else "one run"
+        rows.add(f"floor ({when}): Redis round trip p50 (PING_INLINE, 1 client)", both("redis_rtt_ms", 3), "ms")
+        rows.add(f"floor ({when}): Redis PING_INLINE, 50 clients", both("redis_ping_rps", 0), "req/s")
+        rows.add(f"floor ({when}): Redis SET, 50 clients", both("redis_set_rps", 0), "req/s")
+        rows.add(f"floor ({when}): PG insert via PgBouncer, 1 client, avg latency", both("pg_insert_ms", 3), "ms")
+        rows.add(f"floor ({when}): PG insert via PgBouncer, 4 clients", both("pg_insert_tps", 0), "tps")
     http = r.get("http_floor")
     if http:
         rows.add("floor: GET /healthz p50, sequential (client + HTTP)", _ms(http["p50"]), "ms")
@@ -136,14 +149,47 @@ def plain(rows):
 
 
 def markdown(rows, results):
-    out = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    meta = results.get("meta", {})
+    out = [f"AgentPool benchmark ({'quick' if meta.get('quick') else 'full'} run), {meta.get('date', '')}: "
+           f"{meta.get('nproc')} cores ({meta.get('cpu', '?')}), {meta.get('memory_gib', 0):.0f} GiB memory.", ""]
+    out += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows.rows]
     met = sum(1 for row in rows.rows if row[4] == "MET")
     missed = [row[0] for row in rows.rows if row[4] == "MISSED"]
+    loads = [meta.get(f"load_{when}") for when in ("start", "end")]
+    if all(loads):
+        out.append("")
+        out.append("Machine load (1-min load average; % of the last minute some task waited for a CPU): "
+                   + "; ".join(f"{when} {load['loadavg1']:.2f}, "
+                               + ("n/a" if load["cpu_some_avg60"] is None else f"{load['cpu_some_avg60']:.0f}%")
+                               for when, load in zip(("start", "end"), loads)) + ".")
     out.append("")
     out.append(f"Targets met: {met}; missed: {len(missed)}" + (" — " + "; ".join(missed) if missed else "") + ".")
+    cpu = cpu_table(results)
+    if cpu:
+        out += ["", cpu]
     out.append("")
     out.append("vs floor: latencies ÷ (Redis round trip p50 + PostgreSQL single-row insert latency "
-               "through PgBouncer); spawn/terminate rates ÷ PostgreSQL insert tps (4 clients); "
+               "through PgBouncer, mean of the start and end runs); spawn/terminate rates ÷ PostgreSQL insert tps (4 clients); "
                "read rates ÷ the gateway's own GET /healthz rate.")
     return "\n".join(out)
+
+
+def cpu_table(results):
+    """CPU milliseconds per operation by component during the bursts (from /proc/<pid>/stat,
+    10 ms ticks, summed over all concurrency levels)."""
+    columns = [(key, kind, label) for key, label in (("cpu_warm", "warm"), ("cpu_cold", "cold"))
+               for kind in ("spawn", "terminate") if results.get(key, {}).get(kind)]
+    if not columns:
+        return ""
+    names = list(results[columns[0][0]][columns[0][1]].keys())
+    head = "| CPU ms per operation | " + " | ".join(f"{label} {kind}" for _, kind, label in columns) + " |"
+    lines = [head, "|" + "---|" * (len(columns) + 1)]
+    for name in names + ["total"]:
+        cells = []
+        for key, kind, _ in columns:
+            values = results[key][kind]
+            value = sum(values.values()) if name == "total" else values.get(name, 0.0)
+            cells.append(f"{value:.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
