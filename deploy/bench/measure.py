@@ -51,7 +51,12 @@ def wait_for_workers(gw, pool, count, timeout=90):
     def settled():
         listed = workers(gw, pool)
         return len(listed) == count and all(w["status"] == "ready" and w["agent_count"] == 0 for w in listed)
-    wait_until(settled, timeout, 0.25, f"{pool} to have {count} idle worker(s)")
+    try:
+        wait_until(settled, timeout, 0.25, f"{pool} to have {count} idle worker(s)")
+    except TimeoutError as error:
+        seen = ", ".join(f"{w['process_id'][:8]} {w['status']} agents={w['agent_count']} free={w['available']}"
+                         for w in workers(gw, pool))
+        raise TimeoutError(f"{error}; workers: {seen}") from None
 
 
 def spawn_sequentially(gw, pool, count):
