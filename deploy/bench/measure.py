@@ -136,7 +136,8 @@ def bursts(gw, pool, count, levels, idle_workers, log, stack):
         results.append(result)
         terminated = measured("terminate", lambda: terminate_all(gw, ids))
         done["terminate"] += terminated["ok"]
-        log(f"  {pool}: terminated {terminated['ok']}/{len(ids)} with 32 clients: {terminated['rate']:.0f}/s")
+        log(f"  {pool}: terminated {terminated['ok']}/{len(ids)} with 32 clients: {terminated['rate']:.0f}/s"
+            + (f", errors: {terminated['errors']}" if terminated["errors"] else ""))
         terminations.append(terminated)
     per_op = {kind: {name: total / max(1, done[kind]) for name, total in totals.items()}
               for kind, totals in cpu_ms.items()}

@@ -75,8 +75,9 @@ def build(results):
         done = sum(s["ok"] for s in stops)
         rate = done / sum(s["seconds"] for s in stops)
         worst = min(s["rate"] for s in stops)
-        rows.rate(f"terminate throughput, 32 clients ({done} agents, slowest batch {worst:,.0f}/s)",
-                  rate, "/s", 2000)
+        failed = "; ".join(s["errors"] for s in stops if s["errors"])
+        rows.rate(f"terminate throughput, 32 clients ({done} agents, slowest batch {worst:,.0f}/s)"
+                  + (f" [errors: {failed}]" if failed else ""), rate, "/s", 2000)
     scale = r.get("autoscale")
     if scale:
         rows.latency(f"autoscale: spawn that launches a worker, p50 ({scale['count']} launches)",
