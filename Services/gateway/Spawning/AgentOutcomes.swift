@@ -13,7 +13,14 @@ actor AgentOutcomes {
     private struct Slot {
         var interest = 0
         var buffered: AgentOutcome?
-        var waiters: [Int: CheckedContinuation<AgentOutcome?, Never>] = [:]
+        var waiters: [Int: Waiter] = [:]
+    }
+
+    /// A waiting handler and the timer that gives up on its behalf; the timer is cancelled
+    /// when the outcome comes first, so confirmed spawns leave no sleeping task behind.
+    private struct Waiter {
+        var continuation: CheckedContinuation<AgentOutcome?, Never>
+        var timer: Task<Void, Never>
     }
 
     private var slots: [String: Slot] = [:]
@@ -36,7 +43,10 @@ actor AgentOutcomes {
         if slot.waiters.isEmpty {
             slot.buffered = outcome
         } else {
-            for waiter in slot.waiters.values { waiter.resume(returning: outcome) }
+            for waiter in slot.waiters.values {
+                waiter.timer.cancel()
+                waiter.continuation.resume(returning: outcome)
+            }
             slot.waiters.removeAll()
         }
         slots[agentID] = slot
@@ -51,17 +61,18 @@ actor AgentOutcomes {
         nextToken += 1
         let token = nextToken
         return await withCheckedContinuation { continuation in
-            slots[agentID, default: Slot()].waiters[token] = continuation
-            Task {
+            let timer = Task {
+                // Cancelled when the outcome arrives; then `expire` finds nothing to do.
                 try? await Task.sleep(for: limit)
                 self.expire(agentID, token)
             }
+            slots[agentID, default: Slot()].waiters[token] = Waiter(continuation: continuation, timer: timer)
         }
     }
 
     private func expire(_ agentID: String, _ token: Int) {
         guard let waiter = slots[agentID]?.waiters.removeValue(forKey: token) else { return }
-        waiter.resume(returning: nil)
+        waiter.continuation.resume(returning: nil)
         if let slot = slots[agentID], slot.interest <= 0, slot.waiters.isEmpty { slots[agentID] = nil }
     }
 }
