@@ -46,11 +46,12 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]),
 
         // Thin Swift clients that own the C handles.
+        .target(name: "URLCoding", path: "Shared/URLCoding", swiftSettings: strictSettings),
         .target(
-            name: "Redis", dependencies: ["CHiredis", nioPosix, logging],
+            name: "Redis", dependencies: ["CHiredis", "URLCoding", nioPosix, logging],
             path: "Shared/Redis", swiftSettings: strictSettings),
         .target(
-            name: "Postgres", dependencies: ["CLibPQ", nioPosix, logging],
+            name: "Postgres", dependencies: ["CLibPQ", "URLCoding", nioPosix, logging],
             path: "Shared/Postgres", swiftSettings: strictSettings),
         .target(
             name: "YAML", dependencies: ["CYAML"],
@@ -82,7 +83,8 @@ let package = Package(
         .target(
             name: "ServiceSupport",
             dependencies: [
-                "PoolConfig", "PoolCore", "Redis", "Postgres", "AgentStore", logging, lifecycle, metrics, hummingbird,
+                "PoolConfig", "PoolCore", "Redis", "Postgres", "AgentStore", logging, lifecycle, metrics, nioPosix,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Shared/ServiceSupport", swiftSettings: strictSettings),

@@ -1,6 +1,10 @@
 import AgentStore
 import CoreMetrics
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import PoolConfig
 import PoolCore

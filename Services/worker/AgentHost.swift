@@ -1,5 +1,9 @@
 import AgentStore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import Metrics
 import PoolProtocol

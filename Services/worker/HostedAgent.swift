@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import PoolProtocol
 
 /// One agent living in this worker: an actor with its own identity, name, metadata and

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// When a worker counts as alive. A worker is stale once its last heartbeat is older than
 /// `stale_after` (contract: `active_worker_processes` counts the others).

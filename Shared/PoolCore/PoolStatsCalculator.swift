@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import PoolProtocol
 
 /// Computes the API's `PoolStats` from the live registry, the pure part of

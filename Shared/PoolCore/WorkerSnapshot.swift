@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import PoolProtocol
 
 /// One worker as the registry shows it at a moment: its `process:<id>` hash plus its

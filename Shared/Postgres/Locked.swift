@@ -1,19 +1,14 @@
-import Foundation
+import Synchronization
 
-/// A value guarded by a lock, for state touched from both async code and pool threads.
-///
-/// `NSLock` keeps the module within its declared dependencies (Synchronization's `Mutex`
-/// would need macOS 15).
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
+/// A value guarded by a lock that closures can capture (a `Mutex` itself cannot be captured
+/// by an escaping closure), for state touched from both async code and pool threads.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
 
-    init(_ value: Value) { self.value = value }
+    init(_ value: Value) { mutex = Mutex(value) }
 
     /// Runs `body` with the lock held; keep it short and never block or await inside.
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
+    func withLock<Result: Sendable>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        try mutex.withLock { value in try body(&value) }
     }
 }

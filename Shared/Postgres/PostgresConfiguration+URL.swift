@@ -1,4 +1,4 @@
-import Foundation
+import URLCoding
 
 extension PostgresConfiguration {
     /// The URL schemes accepted: libpq's two and the seed's SQLAlchemy form.
@@ -14,7 +14,7 @@ extension PostgresConfiguration {
     /// options: `connect_timeout` (seconds) and `application_name`.
     public init(url: String) throws(PostgresError) {
         self.init()
-        guard let schemeEnd = url.range(of: "://") else {
+        guard let schemeEnd = url.firstRange(of: "://") else {
             throw Self.urlError(
                 "must start with postgresql://, postgres:// or postgresql+psycopg://")
         }
@@ -47,14 +47,14 @@ extension PostgresConfiguration {
             if let colon = userInfo.firstIndex(of: ":") {
                 userPart = userInfo[..<colon]
                 let passwordPart = userInfo[userInfo.index(after: colon)...]
-                guard let decoded = String(passwordPart).removingPercentEncoding else {
+                guard let decoded = try? PercentDecoding.decode(passwordPart) else {
                     throw Self.urlError("has a password with an invalid percent-encoding")
                 }
                 password = decoded.isEmpty ? nil : decoded
             } else {
                 userPart = userInfo
             }
-            guard let decodedUser = String(userPart).removingPercentEncoding else {
+            guard let decodedUser = try? PercentDecoding.decode(userPart) else {
                 throw Self.urlError("has a user name with an invalid percent-encoding")
             }
             if !decodedUser.isEmpty { user = decodedUser }
@@ -62,7 +62,7 @@ extension PostgresConfiguration {
         try parseHostPort(hostPort)
 
         if path.hasPrefix("/") { path = path.dropFirst() }
-        guard let decodedDatabase = String(path).removingPercentEncoding else {
+        guard let decodedDatabase = try? PercentDecoding.decode(path) else {
             throw Self.urlError("has a database name with an invalid percent-encoding")
         }
         if !decodedDatabase.isEmpty { database = decodedDatabase }
@@ -88,7 +88,7 @@ extension PostgresConfiguration {
             hostPart = hostPort[..<colon]
             portPart = hostPort[hostPort.index(after: colon)...]
         }
-        guard let decodedHost = String(hostPart).removingPercentEncoding else {
+        guard let decodedHost = try? PercentDecoding.decode(hostPart) else {
             throw Self.urlError("has a host with an invalid percent-encoding")
         }
         if !decodedHost.isEmpty { host = decodedHost }
@@ -105,7 +105,7 @@ extension PostgresConfiguration {
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let key = String(parts[0])
-            let value = parts.count > 1 ? String(parts[1]).removingPercentEncoding : ""
+            let value = parts.count > 1 ? try? PercentDecoding.decode(parts[1]) : ""
             switch key {
             case "connect_timeout":
                 guard let value, let seconds = Int(value), seconds >= 0 else {

@@ -1,5 +1,10 @@
 import CLibPQ
-import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A connection lent to a closure; never escapes it. Not Sendable.
 ///
@@ -177,14 +182,21 @@ extension PostgresConnection {
         return message.isEmpty ? "Unknown libpq error." : message
     }
 
+    /// The line without leading and trailing whitespace.
+    private static func trimmed(_ line: Substring) -> Substring {
+        let start = line.firstIndex { !$0.isWhitespace } ?? line.endIndex
+        let end = line.lastIndex { !$0.isWhitespace }.map(line.index(after:)) ?? start
+        return line[start..<end]
+    }
+
     /// Trims, joins lines, and masks the password in case a message ever echoes it.
     private func clean(_ text: String) -> String {
         var message = text.split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .map(Self.trimmed)
             .filter { !$0.isEmpty }
             .joined(separator: " ")
         if let password, !password.isEmpty {
-            message = message.replacingOccurrences(of: password, with: "***")
+            message = message.replacing(password, with: "***")
         }
         return message
     }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A value that can be read from a column in PostgreSQL's text output format.
 public protocol PostgresDecodable {

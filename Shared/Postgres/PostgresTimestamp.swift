@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Text forms of `Date` for PostgreSQL, done by hand: exact to the microsecond, free of
 /// locale and formatter state, and safe to call from any thread.

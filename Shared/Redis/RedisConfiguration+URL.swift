@@ -1,3 +1,5 @@
+import URLCoding
+
 extension RedisConfiguration {
     /// Parses `redis://[[user]:password@]host[:port][/db]`.
     ///
@@ -86,31 +88,12 @@ extension RedisConfiguration {
 
     /// Decodes `%XX` escapes; the text itself never appears in the error.
     private static func percentDecoded(_ text: Substring, part: String) throws(RedisError) -> String {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue)
-            else {
-                throw invalid("the \(part) has a '%' that is not followed by two hex digits")
-            }
-            bytes.append(high << 4 | low)
-        }
-        guard let decoded = String(validating: bytes, as: UTF8.self) else {
+        do {
+            return try PercentDecoding.decode(text)
+        } catch .badEscape {
+            throw invalid("the \(part) has a '%' that is not followed by two hex digits")
+        } catch {
             throw invalid("the \(part) is not valid UTF-8 once percent-decoded")
-        }
-        return decoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 

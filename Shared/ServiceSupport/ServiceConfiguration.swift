@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import PoolConfig
 
 /// What every executable reads at start: the environment (and `.env`) settings and the pool

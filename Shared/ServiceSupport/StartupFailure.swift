@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A reason a service cannot start, written as one line for the operator.
 public struct StartupFailure: Error, Sendable, CustomStringConvertible {
@@ -9,7 +13,7 @@ public struct StartupFailure: Error, Sendable, CustomStringConvertible {
     /// Every executable funnels start-up errors (bad pool.yaml, bad setting) through here.
     public static func exit(program: String, error: any Error) -> Never {
         let line = "\(program): \(String(describing: error))\n"
-        FileHandle.standardError.write(Data(line.utf8))
-        Foundation.exit(1)
+        StandardError.write(line.utf8)
+        Glibc.exit(1)
     }
 }

@@ -71,7 +71,15 @@ import Testing
             #expect(Self.total(manager, "agentpool_desired_workers", containing: pool) == 1)
             #expect(Self.total(manager, "agentpool_free_slots", containing: pool) == 7)
 
-            let workerSamples = try #require(Self.parse(try await workerMetrics.get("/metrics").text))
+            let workerReply = try await workerMetrics.get("/metrics")
+            #expect(workerReply.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+            // The small metrics server answers nothing else, and says so.
+            #expect(try await workerMetrics.get("/elsewhere").status == 404)
+            let wrongMethod = try await workerMetrics.send("POST", "/metrics")
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.headers["allow"] == "GET, HEAD")
+
+            let workerSamples = try #require(Self.parse(workerReply.text))
             #expect(Self.total(workerSamples, "agentpool_worker_hosted_agents") == 3)
             #expect(Self.total(workerSamples, "agentpool_worker_agent_starts_total") == 3)
             withExtendedLifetime(worker) {}

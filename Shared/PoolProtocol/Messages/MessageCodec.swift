@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Turns messages into single JSON lines and back, strictly: a line that is not one JSON
 /// object of a known version and type, with every field of that type well formed, is an

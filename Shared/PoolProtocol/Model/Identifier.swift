@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Agent and worker ids are UUIDs written in lowercase everywhere (Redis keys, JSON, SQL),
 /// because Foundation's `uuidString` is uppercase while PostgreSQL prints lowercase, and a

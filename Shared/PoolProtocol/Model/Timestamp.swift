@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// RFC 3339 UTC timestamps with milliseconds, the one format used in Redis hashes, messages
 /// and the API (contract: "Timestamps in Redis hashes and in the API are RFC 3339 UTC").

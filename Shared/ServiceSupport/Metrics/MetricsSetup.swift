@@ -19,6 +19,9 @@ public enum MetricsSetup {
         MetricsSystem.bootstrap(factory)
     }
 
+    /// The media type of ``render()``'s output (Prometheus text format 0.0.4).
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
     /// The current metrics in Prometheus text format.
     public static func render() -> [UInt8] {
         registry.emitToBuffer()
