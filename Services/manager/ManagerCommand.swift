@@ -39,6 +39,7 @@ struct ManagerCommand: AsyncParsableCommand {
             StartupFailure.exit(program: "manager", error: error)
         }
 
+        MallocTuning.limitArenas()
         LoggingSetup.bootstrap(settings: configuration.settings)
         MetricsSetup.bootstrap()
         let logger = Logger(label: "agentpool.manager")

@@ -56,6 +56,7 @@ struct WorkerCommand: AsyncParsableCommand {
             StartupFailure.exit(program: "worker", error: error)
         }
 
+        MallocTuning.limitArenas()
         LoggingSetup.bootstrap(settings: configuration.settings)
         MetricsSetup.bootstrap()
         var logger = Logger(label: "agentpool.worker")
