@@ -115,8 +115,8 @@ actor PoolLeader {
         guard let processID = try await registry.reserveSlot(agentID: spec.agentID, deadline: deadline) else { return false }
         inFlight[spec.agentID] = InFlightStart(processID: processID, deadline: .now + Self.startTimeout)
         let command = StartAgent(targetProcessID: processID, epoch: epoch, agent: spec)
-        if try await registry.publish(.startAgent(command), on: .commands) == 0 {
-            // Nobody listens on the commands channel: give the slot back and wait for a worker.
+        if try await registry.publishCommand(.startAgent(command)) == 0 {
+            // That worker does not listen (yet, or any more): give the slot back and wait for a worker.
             inFlight.removeValue(forKey: spec.agentID)
             try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
             return false
@@ -192,7 +192,7 @@ actor PoolLeader {
         waiting.removeAll { $0.agentID == agentID }
         do {
             guard let processID = try await registry.placements(of: [agentID])[agentID] else { return }
-            try await registry.publish(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch, agentID: agentID)), on: .commands)
+            try await registry.publishCommand(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch, agentID: agentID)))
         } catch {
             logger.error("Termination not sent; the next reconcile pass retries", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
         }

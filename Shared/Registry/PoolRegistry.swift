@@ -151,7 +151,19 @@ public struct PoolRegistry: Sendable {
     /// Publishes `message` as one JSON line on `channel`; returns how many subscribers got it.
     @discardableResult
     public func publish(_ message: PoolMessage, on channel: PoolChannel) async throws -> Int {
-        try await redis.send(bytes: [Array("PUBLISH".utf8), Array(channel.name(pool).utf8), MessageCodec.encode(message)]).int ?? 0
+        try await publish(message, onChannel: channel.name(pool))
+    }
+
+    /// Publishes a command on the channel of the worker it targets (`process:<id>:commands`),
+    /// so that no other worker wakes for it; a command without a target goes to the whole
+    /// pool. Returns how many subscribers got it: 0 means that worker is not listening.
+    @discardableResult
+    public func publishCommand(_ command: PoolMessage) async throws -> Int {
+        try await publish(command, onChannel: command.targetProcessID.map(RedisKeys.processCommands) ?? RedisKeys.poolCommands(pool))
+    }
+
+    private func publish(_ message: PoolMessage, onChannel channel: String) async throws -> Int {
+        try await redis.send(bytes: [Array("PUBLISH".utf8), Array(channel.utf8), MessageCodec.encode(message)]).int ?? 0
     }
 }
 
