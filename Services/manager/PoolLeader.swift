@@ -32,7 +32,8 @@ actor PoolLeader {
     var retiring: Set<String> = []
 
     struct InFlightStart: Sendable {
-        var processID: String
+        /// The worker commanded; nil while the reserve script runs.
+        var processID: String?
         var deadline: ContinuousClock.Instant
     }
 
@@ -109,18 +110,25 @@ actor PoolLeader {
         }
     }
 
-    /// Returns false when no worker has a free slot.
+    /// Reserves a slot and sends the start command in one script; false when no worker has a
+    /// free slot (or none of those listens).
     func startOnFreeSlot(_ spec: AgentSpec) async throws -> Bool {
         let deadline = Date().addingTimeInterval(Self.startTimeout.seconds)
-        guard let processID = try await registry.reserveSlot(agentID: spec.agentID, deadline: deadline) else { return false }
-        inFlight[spec.agentID] = InFlightStart(processID: processID, deadline: .now + Self.startTimeout)
-        let command = StartAgent(targetProcessID: processID, epoch: epoch, agent: spec)
-        if try await registry.publishCommand(.startAgent(command)) == 0 {
-            // That worker does not listen (yet, or any more): give the slot back and wait for a worker.
+        // In flight before the script runs: the worker may confirm (and `handle` clear the
+        // entry) before the script's reply reaches this actor again.
+        inFlight[spec.agentID] = InFlightStart(processID: nil, deadline: .now + Self.startTimeout)
+        let processID: String?
+        do {
+            processID = try await registry.reserveAndStart(spec, epoch: epoch, deadline: deadline)
+        } catch {
             inFlight.removeValue(forKey: spec.agentID)
-            try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
+            throw error
+        }
+        guard let processID else {
+            inFlight.removeValue(forKey: spec.agentID)
             return false
         }
+        inFlight[spec.agentID]?.processID = processID
         metrics.placements.increment()
         logger.info("Placed agent", metadata: ["agent_id": "\(spec.agentID)", "process_id": "\(processID)"])
         return true
@@ -191,8 +199,9 @@ actor PoolLeader {
     private func terminate(agentID: String) async {
         waiting.removeAll { $0.agentID == agentID }
         do {
-            guard let processID = try await registry.placements(of: [agentID])[agentID] else { return }
-            try await registry.publishCommand(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch, agentID: agentID)))
+            // One script finds the hosting worker and sends it `stop_agent`. A worker that does
+            // not listen is dead or reconnecting: reconcile heals it or sends the stop again.
+            _ = try await registry.stopPlacedAgent(agentID, epoch: epoch)
         } catch {
             logger.error("Termination not sent; the next reconcile pass retries", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
         }

@@ -74,17 +74,7 @@ public struct PoolRegistry: Sendable {
         }
     }
 
-    // MARK: Placement
-
-    /// Reserves a slot for `agentID` on the ready worker with the most free slots and returns
-    /// that worker's id, or nil when every worker is full. The reservation expires at
-    /// `deadline` unless the worker claims the agent first.
-    public func reserveSlot(agentID: String, deadline: Date, now: Date = Date()) async throws -> String? {
-        let reply = try await redis.evalScript(
-            RegistryScripts.reserve, keys: [],
-            arguments: [agentID, pool, String(Timestamp.milliseconds(now)), String(Timestamp.milliseconds(deadline))])
-        return reply.string
-    }
+    // MARK: Placement (see also PoolRegistry+Commands)
 
     /// Gives a reservation back (its command could not be delivered).
     public func releaseReservation(agentID: String, processID: String, now: Date = Date()) async throws {
@@ -154,15 +144,8 @@ public struct PoolRegistry: Sendable {
         try await publish(message, onChannel: channel.name(pool))
     }
 
-    /// Publishes a command on the channel of the worker it targets (`process:<id>:commands`),
-    /// so that no other worker wakes for it; a command without a target goes to the whole
-    /// pool. Returns how many subscribers got it: 0 means that worker is not listening.
-    @discardableResult
-    public func publishCommand(_ command: PoolMessage) async throws -> Int {
-        try await publish(command, onChannel: command.targetProcessID.map(RedisKeys.processCommands) ?? RedisKeys.poolCommands(pool))
-    }
-
-    private func publish(_ message: PoolMessage, onChannel channel: String) async throws -> Int {
+    /// Publishes `message` as one JSON line on the channel named `channel`.
+    func publish(_ message: PoolMessage, onChannel channel: String) async throws -> Int {
         try await redis.send(bytes: [Array("PUBLISH".utf8), Array(channel.utf8), MessageCodec.encode(message)]).int ?? 0
     }
 }
