@@ -30,6 +30,8 @@ actor PoolLeader {
     var emptySince: [String: ContinuousClock.Instant] = [:]
     /// Workers this leader took out of placement to retire.
     var retiring: Set<String> = []
+    /// Recent scale-ups, to tell a sustained burst (grow geometrically) from a single one.
+    var scaleUps = ScaleUpStreak()
 
     struct InFlightStart: Sendable {
         /// The worker commanded; nil while the reserve script runs.
@@ -156,11 +158,13 @@ actor PoolLeader {
             let workers = try await registry.workers()
             let free = workers.filter { $0.status == .ready }.reduce(0) { $0 + $1.freeSlots }
             let launching = await launcher?.inFlight ?? 0
+            let streak = scaleUps.length(at: .now)
             let count = ScalingPolicy.workersToLaunch(
                 waitingAgents: waiting.count, freeSlots: free, workers: workers.count,
-                launchesInFlight: launching, limits: limits)
+                launchesInFlight: launching, limits: limits, recentScaleUps: streak)
             if count > 0, let launcher {
-                logger.info("Scaling up", metadata: ["launching": "\(count)", "waiting": "\(waiting.count)"])
+                scaleUps.record(at: .now)
+                logger.info("Scaling up", metadata: ["launching": "\(count)", "waiting": "\(waiting.count)", "streak": "\(streak)"])
                 for _ in 0..<count {
                     _ = try await launcher.launch()
                     metrics.launches.increment()
