@@ -197,17 +197,4 @@ actor PoolLeader {
         }
         logger.warning("Refused spawns: pool full", metadata: ["count": "\(refused.count)"])
     }
-
-    // MARK: Termination
-
-    private func terminate(agentID: String) async {
-        waiting.removeAll { $0.agentID == agentID }
-        do {
-            // One script finds the hosting worker and sends it `stop_agent`. A worker that does
-            // not listen is dead or reconnecting: reconcile heals it or sends the stop again.
-            _ = try await registry.stopPlacedAgent(agentID, epoch: epoch)
-        } catch {
-            logger.error("Termination not sent; the next reconcile pass retries", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
-        }
-    }
 }

@@ -27,13 +27,15 @@ public struct PoolRegistry: Sendable {
             ])
     }
 
-    /// Records a heartbeat. Returns false when the worker's registration is gone, which
+    /// Records a heartbeat and returns the agent ids the registry attributes to the worker
+    /// (`process:<id>:agents`). Returns nil when the worker's registration is gone, which
     /// means a manager declared it dead: it must stop its agents before anything else.
-    public func heartbeat(processID: String, now: Date = Date()) async throws -> Bool {
+    public func heartbeat(processID: String, now: Date = Date()) async throws -> Set<String>? {
         let reply = try await redis.evalScript(
             RegistryScripts.heartbeat, keys: [],
             arguments: [processID, pool, Timestamp.string(now), String(Timestamp.milliseconds(now))])
-        return (reply.int ?? -1) >= 0
+        guard let members = reply.array else { return nil }
+        return Set(members.compactMap(\.string))
     }
 
     /// Takes the worker out of placement (score 0, status `draining`).

@@ -37,13 +37,15 @@ enum RegistryScripts {
         """)
 
     /// Records a heartbeat and recomputes the score from what the worker hosts. Returns -1
-    /// when the worker's registration is gone (it was declared dead), else its free slots.
+    /// when the worker's registration is gone (it was declared dead), else the agent ids the
+    /// registry attributes to the worker, so that it can stop any other it still runs.
     /// ARGV: process_id, pool, now (RFC 3339), now (ms).
     static let heartbeat = RedisScript(refresh + """
         local processKey = 'process:' .. ARGV[1]
         if redis.call('EXISTS', processKey) == 0 then return -1 end
         redis.call('HSET', processKey, 'last_heartbeat', ARGV[3])
-        return refresh(ARGV[1], ARGV[2], ARGV[4])
+        refresh(ARGV[1], ARGV[2], ARGV[4])
+        return redis.call('SMEMBERS', processKey .. ':agents')
         """)
 
     /// Takes a ready worker out of placement (score 0) before it drains and leaves.

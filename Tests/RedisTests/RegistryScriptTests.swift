@@ -65,11 +65,27 @@ struct RegistryScriptTests {
                 #expect(try await reserve(registry, for: 0.2) == identity.processID)
             }
             #expect(try await registry.workers().first?.freeSlots == 8)
-            #expect(try await registry.heartbeat(processID: identity.processID))
+            #expect(try await registry.heartbeat(processID: identity.processID) == [])
             #expect(try await registry.workers().first?.freeSlots == 8)
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try await registry.heartbeat(processID: identity.processID))
+            #expect(try await registry.heartbeat(processID: identity.processID) == [])
             #expect(try await registry.workers().first?.freeSlots == 9)
+        }
+    }
+
+    @Test func heartbeatReturnsTheAgentsTheRegistryAttributesToTheWorker() async throws {
+        try await withRegistry { registry in
+            let identity = worker(), other = worker()
+            try await registry.register(identity)
+            try await registry.register(other)
+            let kept = spec(registry), dropped = spec(registry), elsewhere = spec(registry)
+            for agent in [kept, dropped] { #expect(try await registry.claimAgent(agent, processID: identity.processID) == .claimed) }
+            #expect(try await registry.claimAgent(elsewhere, processID: other.processID) == .claimed)
+            #expect(try await registry.heartbeat(processID: identity.processID) == [kept.agentID, dropped.agentID])
+            // Dropped behind the worker's back: the next heartbeat no longer lists it.
+            _ = try await registry.redis.send("SREM", RedisKeys.processAgents(identity.processID), dropped.agentID)
+            #expect(try await registry.heartbeat(processID: identity.processID) == [kept.agentID])
+            #expect(try await registry.workers().first { $0.processID == identity.processID }?.agentCount == 1)
         }
     }
 
@@ -127,7 +143,7 @@ struct RegistryScriptTests {
             #expect(try await registry.workers().first?.status == .draining)
             try await registry.deregister(processID: identity.processID)
             #expect(try await registry.workers().isEmpty)
-            #expect(try await registry.heartbeat(processID: identity.processID) == false)
+            #expect(try await registry.heartbeat(processID: identity.processID) == nil)
             #expect(try await registry.claimAgent(spec(registry), processID: identity.processID) == .notRegistered)
         }
     }
