@@ -60,9 +60,8 @@ extension PoolLeader {
                 stillPlaced.insert(orphan.agentID)
             }
             for placement in plan.toStop {
-                try await registry.publish(
-                    .stopAgent(StopAgent(targetProcessID: placement.processID, epoch: epoch, agentID: placement.agentID)),
-                    on: .commands)
+                try await registry.publishCommand(
+                    .stopAgent(StopAgent(targetProcessID: placement.processID, epoch: epoch, agentID: placement.agentID)))
             }
             metrics.reconcileRepairs.increment(by: plan.toPlace.count + plan.toStop.count + plan.orphaned.count)
             if !plan.isEmpty {

@@ -47,7 +47,7 @@ extension PoolLeader {
         }
         // (Re)send the command to every worker being retired: a lost message only delays it.
         for processID in retiring {
-            _ = try? await registry.publish(.retireWorker(RetireWorker(targetProcessID: processID, epoch: epoch)), on: .commands)
+            _ = try? await registry.publishCommand(.retireWorker(RetireWorker(targetProcessID: processID, epoch: epoch)))
         }
     }
 }

@@ -34,9 +34,12 @@ actor PoolLeader {
     var emptySince: [String: ContinuousClock.Instant] = [:]
     /// Workers this leader took out of placement to retire.
     var retiring: Set<String> = []
+    /// Recent scale-ups, to tell a sustained burst (grow geometrically) from a single one.
+    var scaleUps = ScaleUpStreak()
 
     struct InFlightStart: Sendable {
-        var processID: String
+        /// The worker commanded; nil while the reserve script runs.
+        var processID: String?
         var deadline: ContinuousClock.Instant
     }
 
@@ -113,18 +116,25 @@ actor PoolLeader {
         }
     }
 
-    /// Returns false when no worker has a free slot.
+    /// Reserves a slot and sends the start command in one script; false when no worker has a
+    /// free slot (or none of those listens).
     func startOnFreeSlot(_ spec: AgentSpec) async throws -> Bool {
         let deadline = Date().addingTimeInterval(Self.startTimeout.seconds)
-        guard let processID = try await registry.reserveSlot(agentID: spec.agentID, deadline: deadline) else { return false }
-        inFlight[spec.agentID] = InFlightStart(processID: processID, deadline: .now + Self.startTimeout)
-        let command = StartAgent(targetProcessID: processID, epoch: epoch, agent: spec)
-        if try await registry.publish(.startAgent(command), on: .commands) == 0 {
-            // Nobody listens on the commands channel: give the slot back and wait for a worker.
+        // In flight before the script runs: the worker may confirm (and `handle` clear the
+        // entry) before the script's reply reaches this actor again.
+        inFlight[spec.agentID] = InFlightStart(processID: nil, deadline: .now + Self.startTimeout)
+        let processID: String?
+        do {
+            processID = try await registry.reserveAndStart(spec, epoch: epoch, deadline: deadline)
+        } catch {
             inFlight.removeValue(forKey: spec.agentID)
-            try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
+            throw error
+        }
+        guard let processID else {
+            inFlight.removeValue(forKey: spec.agentID)
             return false
         }
+        inFlight[spec.agentID]?.processID = processID
         metrics.placements.increment()
         logger.info("Placed agent", metadata: ["agent_id": "\(spec.agentID)", "process_id": "\(processID)"])
         return true
@@ -152,11 +162,13 @@ actor PoolLeader {
             let workers = try await registry.workers()
             let free = workers.filter { $0.status == .ready }.reduce(0) { $0 + $1.freeSlots }
             let launching = await launcher?.inFlight ?? 0
+            let streak = scaleUps.length(at: .now)
             let count = ScalingPolicy.workersToLaunch(
                 waitingAgents: waiting.count, freeSlots: free, workers: workers.count,
-                launchesInFlight: launching, limits: limits)
+                launchesInFlight: launching, limits: limits, recentScaleUps: streak)
             if count > 0, let launcher {
-                logger.info("Scaling up", metadata: ["launching": "\(count)", "waiting": "\(waiting.count)"])
+                scaleUps.record(at: .now)
+                logger.info("Scaling up", metadata: ["launching": "\(count)", "waiting": "\(waiting.count)", "streak": "\(streak)"])
                 for _ in 0..<count {
                     _ = try await launcher.launch()
                     metrics.launches.increment()
@@ -188,17 +200,5 @@ actor PoolLeader {
                 .agentFailed(AgentFailed(processID: nil, agentID: spec.agentID, reason: reason, retryable: true)), on: .events)
         }
         logger.warning("Refused spawns: pool full", metadata: ["count": "\(refused.count)"])
-    }
-
-    // MARK: Termination
-
-    private func terminate(agentID: String) async {
-        waiting.removeAll { $0.agentID == agentID }
-        do {
-            guard let processID = try await registry.placements(of: [agentID])[agentID] else { return }
-            try await registry.publish(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch, agentID: agentID)), on: .commands)
-        } catch {
-            logger.error("Termination not sent; the next reconcile pass retries", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
-        }
     }
 }

@@ -120,6 +120,30 @@ actor AgentHost {
         agents.removeAll()
     }
 
+    /// The agents hosted now, each with the identity of its instance, for `stopUnattributed`.
+    func hostedSnapshot() -> [String: ObjectIdentifier] {
+        agents.mapValues { ObjectIdentifier($0) }
+    }
+
+    /// Stops every agent of `snapshot` (taken before a heartbeat) that the registry no longer
+    /// attributes to this worker, if it is still the same instance (one stopped, or stopped
+    /// and started again, in between is left alone). Such an agent is unknown to the pool: it
+    /// would run unseen, perhaps twice, and keep this worker from retiring. The registry is not
+    /// touched (the agent may already run elsewhere); a row that still names this worker and
+    /// should run is marked unplaced, so the manager places the agent again.
+    func stopUnattributed(_ snapshot: [String: ObjectIdentifier], attributed: Set<String>) async {
+        for (agentID, instance) in snapshot where !attributed.contains(agentID) {
+            guard let agent = agents[agentID], ObjectIdentifier(agent) == instance else { continue }
+            agents.removeValue(forKey: agentID)
+            await agent.stop()
+            stops.increment()
+            try? await store.markUnplaced(id: agentID, processID: processID)
+            logger.warning(
+                "Stopped an agent the registry no longer attributes to this worker",
+                metadata: ["agent_id": "\(agentID)", "hosted": "\(agents.count)"])
+        }
+    }
+
     private func announce(_ message: PoolMessage) async {
         do {
             try await registry.publish(message, on: .events)

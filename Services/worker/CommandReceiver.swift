@@ -2,24 +2,31 @@ import Logging
 import PoolProtocol
 import Redis
 
-/// Reads `pool:<name>:commands`, keeps what is addressed to this worker and not fenced by a
-/// newer leadership epoch, and runs each command concurrently. A malformed line is logged
-/// and dropped; it never stops the loop. Returns when the stream ends or the worker accepted
-/// a `retire_worker` command.
+/// Reads this worker's `process:<id>:commands` and its pool's `pool:<name>:commands`, keeps
+/// what is addressed to this worker and not fenced by a newer leadership epoch, and runs each
+/// command concurrently. A malformed line is logged and dropped; it never stops the loop
+/// (on the pool's channel only lines that mention this worker's id are decoded at all).
+/// Returns when the stream ends or the worker accepted a `retire_worker` command.
 struct CommandReceiver {
     let processID: String
+    /// The pool-wide channel, where most lines are meant for other workers.
+    let poolChannel: String
     let host: AgentHost
     let logger: Logger
 
     /// - Parameter subscribed: called after every (re)subscription, before commands flow.
     func receive(_ events: AsyncStream<RedisSubscriberEvent>, subscribed: @escaping @Sendable () async -> Void) async {
         var highestEpoch = 0
+        let processIDBytes = Array(processID.utf8)
         await withDiscardingTaskGroup { group in
             for await event in events {
-                guard case .message(_, let payload) = event else {
+                guard case .message(let channel, let payload) = event else {
                     await subscribed()
                     continue
                 }
+                // A line on the pool's channel that does not even mention this worker is for
+                // another one: skip it without decoding.
+                if channel == poolChannel, !payload.contains(processIDBytes) { continue }
                 let message: PoolMessage
                 do {
                     message = try MessageCodec.decode(payload)

@@ -31,11 +31,18 @@ actor WorkerRegistration {
 
     /// One heartbeat. A heartbeat that finds the registration gone means a manager declared
     /// this worker dead: its agents may already run elsewhere, so they stop here first, and
-    /// the worker registers afresh.
+    /// the worker registers afresh. Otherwise any agent the registry no longer attributes to
+    /// this worker stops here too: it would run unseen, and keep the worker from retiring.
     func beat() async {
         guard isRegistered else { return }
         do {
-            if try await registry.heartbeat(processID: identity.processID) { return }
+            // Taken before the heartbeat, so an agent claimed meanwhile is not mistaken for one
+            // the registry dropped.
+            let hosted = await host.hostedSnapshot()
+            if let attributed = try await registry.heartbeat(processID: identity.processID) {
+                await host.stopUnattributed(hosted, attributed: attributed)
+                return
+            }
             logger.warning("Registration gone (declared dead, or Redis lost its data): stopping local agents, registering afresh")
             await host.abandonAll()
             isRegistered = false

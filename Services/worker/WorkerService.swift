@@ -26,9 +26,15 @@ struct WorkerService: Service {
         try await clients.waitUntilReady(logger: logger)
         let host = AgentHost(processID: identity.processID, registry: registry, store: clients.store, logger: logger)
         let registration = WorkerRegistration(identity: identity, registry: registry, host: host, logger: logger)
+        // Its own channel carries the commands meant for it; the pool's channel is kept for
+        // commands sent there (by an older manager, or by hand). Both are subscribed before
+        // the worker registers.
         let subscriber = RedisSubscriber(
-            configuration: redisConfiguration, channels: [RedisKeys.poolCommands(definition.name)], logger: logger)
-        let receiver = CommandReceiver(processID: identity.processID, host: host, logger: logger)
+            configuration: redisConfiguration,
+            channels: [RedisKeys.processCommands(identity.processID), RedisKeys.poolCommands(definition.name)],
+            logger: logger)
+        let receiver = CommandReceiver(
+            processID: identity.processID, poolChannel: RedisKeys.poolCommands(definition.name), host: host, logger: logger)
 
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in

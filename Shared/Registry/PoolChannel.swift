@@ -4,7 +4,9 @@ import PoolProtocol
 public enum PoolChannel: Sendable, Hashable, CaseIterable {
     /// Gateway → manager: `place_agent`, `terminate_agent`.
     case requests
-    /// Manager → workers: `start_agent`, `stop_agent`, `retire_worker`.
+    /// Manager → every worker of the pool. The manager sends each command for one worker
+    /// on that worker's own channel instead (`PoolRegistry.publishCommand`); workers listen
+    /// here too and obey targeted commands that arrive here.
     case commands
     /// Workers and managers → everyone: `worker_*`, `agent_*`.
     case events

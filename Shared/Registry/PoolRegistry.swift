@@ -31,13 +31,15 @@ public struct PoolRegistry: Sendable {
             ])
     }
 
-    /// Records a heartbeat. Returns false when the worker's registration is gone, which
+    /// Records a heartbeat and returns the agent ids the registry attributes to the worker
+    /// (`process:<id>:agents`). Returns nil when the worker's registration is gone, which
     /// means a manager declared it dead: it must stop its agents before anything else.
-    public func heartbeat(processID: String, now: Date = Date()) async throws -> Bool {
+    public func heartbeat(processID: String, now: Date = Date()) async throws -> Set<String>? {
         let reply = try await redis.evalScript(
             RegistryScripts.heartbeat, keys: [],
             arguments: [processID, pool, Timestamp.string(now), String(Timestamp.milliseconds(now))])
-        return (reply.int ?? -1) >= 0
+        guard let members = reply.array else { return nil }
+        return Set(members.compactMap(\.string))
     }
 
     /// Takes the worker out of placement (score 0, status `draining`).
@@ -78,17 +80,7 @@ public struct PoolRegistry: Sendable {
         }
     }
 
-    // MARK: Placement
-
-    /// Reserves a slot for `agentID` on the ready worker with the most free slots and returns
-    /// that worker's id, or nil when every worker is full. The reservation expires at
-    /// `deadline` unless the worker claims the agent first.
-    public func reserveSlot(agentID: String, deadline: Date, now: Date = Date()) async throws -> String? {
-        let reply = try await redis.evalScript(
-            RegistryScripts.reserve, keys: [],
-            arguments: [agentID, pool, String(Timestamp.milliseconds(now)), String(Timestamp.milliseconds(deadline))])
-        return reply.string
-    }
+    // MARK: Placement (see also PoolRegistry+Commands)
 
     /// Gives a reservation back (its command could not be delivered).
     public func releaseReservation(agentID: String, processID: String, now: Date = Date()) async throws {
@@ -155,7 +147,12 @@ public struct PoolRegistry: Sendable {
     /// Publishes `message` as one JSON line on `channel`; returns how many subscribers got it.
     @discardableResult
     public func publish(_ message: PoolMessage, on channel: PoolChannel) async throws -> Int {
-        try await redis.send(bytes: [Array("PUBLISH".utf8), Array(channel.name(pool).utf8), MessageCodec.encode(message)]).int ?? 0
+        try await publish(message, onChannel: channel.name(pool))
+    }
+
+    /// Publishes `message` as one JSON line on the channel named `channel`.
+    func publish(_ message: PoolMessage, onChannel channel: String) async throws -> Int {
+        try await redis.send(bytes: [Array("PUBLISH".utf8), Array(channel.utf8), MessageCodec.encode(message)]).int ?? 0
     }
 }
 

@@ -37,13 +37,15 @@ enum RegistryScripts {
         """)
 
     /// Records a heartbeat and recomputes the score from what the worker hosts. Returns -1
-    /// when the worker's registration is gone (it was declared dead), else its free slots.
+    /// when the worker's registration is gone (it was declared dead), else the agent ids the
+    /// registry attributes to the worker, so that it can stop any other it still runs.
     /// ARGV: process_id, pool, now (RFC 3339), now (ms).
     static let heartbeat = RedisScript(refresh + """
         local processKey = 'process:' .. ARGV[1]
         if redis.call('EXISTS', processKey) == 0 then return -1 end
         redis.call('HSET', processKey, 'last_heartbeat', ARGV[3])
-        return refresh(ARGV[1], ARGV[2], ARGV[4])
+        refresh(ARGV[1], ARGV[2], ARGV[4])
+        return redis.call('SMEMBERS', processKey .. ':agents')
         """)
 
     /// Takes a ready worker out of placement (score 0) before it drains and leaves.
@@ -91,24 +93,47 @@ enum RegistryScripts {
         return agents
         """)
 
-    /// Reserves one slot for an agent on the ready worker with the most free slots. Returns
-    /// the worker's process id, or false when every worker is full. Scores that turn out
-    /// stale are corrected on the way.
-    /// ARGV: agent_id, pool, now (ms), reservation deadline (ms).
+    /// Reserves one slot for an agent on the ready worker with the most free slots and, in
+    /// the same atomic step, publishes `start_agent` on that worker's channel: the command is
+    /// ARGV[5] .. process_id .. ARGV[6] (the encoded line split around its target). A worker
+    /// nobody listens for (dead, or its subscription reconnecting) gets its slot back at once
+    /// and the next one is tried. An agent already placed on a registered worker is announced
+    /// there again instead. Returns the worker's process id, or false when no listening worker
+    /// has a free slot. Scores that turn out stale are corrected on the way.
+    /// ARGV: agent_id, pool, now (ms), reservation deadline (ms), command prefix, command suffix.
     static let reserve = RedisScript(refresh + """
         local agentID, pool, nowMs = ARGV[1], ARGV[2], ARGV[3]
+        local function start(processID)
+          return redis.call('PUBLISH', 'process:' .. processID .. ':commands', ARGV[5] .. processID .. ARGV[6])
+        end
         local placedOn = redis.call('HGET', 'agent:' .. agentID, 'process_id')
-        if placedOn and redis.call('HGET', 'process:' .. placedOn, 'status') then return placedOn end
+        if placedOn and redis.call('HGET', 'process:' .. placedOn, 'status') then
+          if start(placedOn) > 0 then return placedOn end
+          return false
+        end
         local candidates = redis.call('ZREVRANGEBYSCORE', 'pool:' .. pool .. ':processes', '+inf', 1, 'LIMIT', 0, 32)
         for _, processID in ipairs(candidates) do
-          local free = refresh(processID, pool, nowMs)
-          if free > 0 then
-            redis.call('ZADD', 'process:' .. processID .. ':reserved', ARGV[4], agentID)
-            refresh(processID, pool, nowMs)
-            return processID
+          if refresh(processID, pool, nowMs) > 0 then
+            local reservedKey = 'process:' .. processID .. ':reserved'
+            redis.call('ZADD', reservedKey, ARGV[4], agentID)
+            if start(processID) > 0 then
+              refresh(processID, pool, nowMs)
+              return processID
+            end
+            redis.call('ZREM', reservedKey, agentID)
           end
         end
         return false
+        """)
+
+    /// Publishes `stop_agent` to the worker the registry places an agent on (the command is
+    /// ARGV[2] .. process_id .. ARGV[3]). Returns {process_id, receivers}, or false when the
+    /// agent is not placed. ARGV: agent_id, command prefix, command suffix.
+    static let stopPlaced = RedisScript("""
+        local processID = redis.call('HGET', 'agent:' .. ARGV[1], 'process_id')
+        if not processID then return false end
+        local receivers = redis.call('PUBLISH', 'process:' .. processID .. ':commands', ARGV[2] .. processID .. ARGV[3])
+        return {processID, receivers}
         """)
 
     /// Gives back a reservation whose command could not be delivered.

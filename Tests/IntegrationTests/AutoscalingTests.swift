@@ -63,6 +63,39 @@ import Testing
         }
     }
 
+    /// Spawns that keep filling the pool right after it grew are a sustained burst: after two
+    /// exact rounds the pool grows by as many workers as it has (1 → 2 → 3 → 6 → 8 here), not
+    /// one worker per round (7 rounds).
+    @Test(.timeLimit(.minutes(3)))
+    func sustainedBurstGrowsThePoolGeometrically() async throws {
+        let defaults = """
+              max_agents_per_process: 2
+              heartbeat_interval: 0.5
+              stale_after: 3
+              min_workers: 1
+              max_workers: 8
+              idle_timeout: 600
+            """
+        try await TestStack.with(name: "geometric", poolYAML: "  - name: {pool}\n    role: developer\n", defaults: defaults) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let started = ContinuousClock.now
+            for index in 1...16 {
+                let reply = try await stack.spawn(body: #"{"name":"grow-\#(index)"}"#)
+                #expect(reply.status == 201, "spawn \(index): \(reply.text)")
+            }
+            let rounds = (stack.services.first?.log ?? "").split(separator: "\n").filter { $0.contains("Scaling up") }.compactMap { line in
+                line.firstMatch(of: /launching\W+(\d+)/).flatMap { Int($0.1) }
+            }
+            print("16 sequential spawns into 2-slot workers took \(ContinuousClock.now - started); launch rounds: \(rounds)")
+            #expect(rounds.reduce(0, +) == 7)
+            #expect(rounds.count < 7, "the pool grew one worker per round")
+            #expect(rounds.contains { $0 > 1 })
+            #expect(try await stack.scores() == Array(repeating: 0, count: 8))
+            #expect(try await stack.poolIsConsistent())
+        }
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func fullPoolAtMaxWorkersRefusesWith503AndLeavesNothing() async throws {
         try await TestStack.with(name: "maxworkers", poolYAML: "  - name: {pool}\n    role: developer\n    max_workers: 1\n") { stack in

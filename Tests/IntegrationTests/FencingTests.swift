@@ -57,15 +57,16 @@ import Testing
             let processID = try #require(agent.processID)
             let epoch = try #require(try await stack.redis.send("GET", RedisKeys.poolEpoch(pool)).int)
 
-            // A deposed leader (an older epoch) tells the worker to stop the agent: ignored.
+            // A deposed leader (an older epoch) tells the worker to stop the agent, on the pool's
+            // channel (which workers still obey): ignored.
             let stale = MessageCodec.encode(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch - 1, agentID: agent.agentID)))
             _ = try await stack.redis.send(bytes: [Array("PUBLISH".utf8), Array(RedisKeys.poolCommands(pool).utf8), stale])
             try await Task.sleep(for: .seconds(1))
             #expect(try await stack.allRunningExactlyOnce([agent.agentID]))
 
-            // The same command from the current leadership is obeyed.
+            // The same command from the current leadership is obeyed, on the worker's own channel.
             let current = MessageCodec.encode(.stopAgent(StopAgent(targetProcessID: processID, epoch: epoch, agentID: agent.agentID)))
-            _ = try await stack.redis.send(bytes: [Array("PUBLISH".utf8), Array(RedisKeys.poolCommands(pool).utf8), current])
+            _ = try await stack.redis.send(bytes: [Array("PUBLISH".utf8), Array(RedisKeys.processCommands(processID).utf8), current])
             try await Poll.until("the current leadership's stop to take effect", timeout: .seconds(10)) {
                 try await stack.redis.send("EXISTS", RedisKeys.agent(agent.agentID)).int == 0
             }

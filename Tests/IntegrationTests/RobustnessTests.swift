@@ -64,7 +64,9 @@ import Testing
                 String(repeating: "{", count: 10_000), "\u{0}\u{1}\u{2}",
                 "{\"v\":1,\"type\":\"agent_started\",\"message_id\":\"x\",\"process_id\":\"../../\",\"agent_id\":\"x\"}",
             ]
-            for channel in [RedisKeys.poolCommands(pool), RedisKeys.poolEvents(pool), RedisKeys.poolRequests(pool)] {
+            let worker = try #require(try await stack.workerPIDs(pool).keys.first)
+            let channels = [RedisKeys.processCommands(worker), RedisKeys.poolCommands(pool), RedisKeys.poolEvents(pool), RedisKeys.poolRequests(pool)]
+            for channel in channels {
                 for line in lines { _ = try await stack.redis.send("PUBLISH", channel, line) }
             }
             try await Task.sleep(for: .seconds(1))
@@ -78,6 +80,7 @@ import Testing
             #expect(try await stack.spawn().status == 201)
             let log = stack.services.map(\.log).joined()
             #expect(log.contains("Dropped a line"))
+            #expect(log.contains("Dropped a line on the commands channel"), "the worker did not check its own channel's lines")
             #expect(!log.contains("not json"), "a dropped line was echoed into the logs")
         }
     }

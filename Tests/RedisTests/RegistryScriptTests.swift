@@ -9,34 +9,16 @@ import Testing
 /// claims change together, so bursts never overfill and heartbeats never undo a reservation.
 @Suite("Registry scripts against a real Redis (REDIS_URL)")
 struct RegistryScriptTests {
-    /// Runs `body` with a registry for a pool name no other test uses, then removes every key
-    /// of that pool and its workers.
-    func withRegistry(_ body: (PoolRegistry) async throws -> Void) async throws {
-        let client = RedisClient(configuration: try TestRedis.configuration(), poolSize: 8, logger: TestRedis.logger)
-        let registry = PoolRegistry(redis: client, pool: "reg\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try await body(registry)
-        } catch {
-            await cleanUp(registry)
-            throw error
-        }
-        await cleanUp(registry)
-    }
+    func withRegistry(_ body: (PoolRegistry) async throws -> Void) async throws { try await TestRegistry.with(body) }
+    func worker(slots: Int = 10) -> WorkerIdentity { TestRegistry.worker(slots: slots) }
+    func spec(_ registry: PoolRegistry) -> AgentSpec { TestRegistry.spec(registry) }
 
-    private func cleanUp(_ registry: PoolRegistry) async {
-        for worker in (try? await registry.workers()) ?? [] { _ = try? await registry.deregister(processID: worker.processID) }
-        if let keys = try? await registry.redis.send("KEYS", "pool:\(registry.pool):*").array?.compactMap(\.string), !keys.isEmpty {
-            _ = try? await registry.redis.send(["DEL"] + keys)
-        }
-        await registry.redis.close()
-    }
-
-    func worker(slots: Int = 10) -> WorkerIdentity {
-        WorkerIdentity(processID: Identifier.make(), pid: 4242, host: "test-host", maxAgents: slots)
-    }
-
-    func spec(_ registry: PoolRegistry) -> AgentSpec {
-        AgentSpec(agentID: Identifier.make(), name: "a", poolName: registry.pool, role: "developer", metadata: [:])
+    /// Reserves a slot the way the manager does (the reserve script also sends `start_agent`,
+    /// so the workers need listeners for it to succeed).
+    func reserve(_ registry: PoolRegistry, _ agentID: String = Identifier.make(), for seconds: Double = 60) async throws -> String? {
+        try await registry.reserveAndStart(
+            AgentSpec(agentID: agentID, name: "a", poolName: registry.pool, role: "developer", metadata: [:]),
+            epoch: 1, deadline: Date().addingTimeInterval(seconds))
     }
 
     @Test func registerWritesTheContractFieldsAndFullScore() async throws {
@@ -60,12 +42,11 @@ struct RegistryScriptTests {
             let first = worker(), second = worker()
             try await registry.register(first)
             try await registry.register(second)
-            let deadline = Date().addingTimeInterval(60)
-            let results = try await withThrowingTaskGroup(of: String?.self) { group in
-                for _ in 0..<25 {
-                    group.addTask { try await registry.reserveSlot(agentID: Identifier.make(), deadline: deadline) }
+            let results = try await CommandListener.with([first.processID, second.processID]) { (_) async throws in
+                try await withThrowingTaskGroup(of: String?.self) { group in
+                    for _ in 0..<25 { group.addTask { try await reserve(registry) } }
+                    return try await group.reduce(into: [String?]()) { $0.append($1) }
                 }
-                return try await group.reduce(into: [String?]()) { $0.append($1) }
             }
             let placed = results.compactMap { $0 }
             #expect(placed.count == 20)
@@ -79,14 +60,32 @@ struct RegistryScriptTests {
         try await withRegistry { registry in
             let identity = worker()
             try await registry.register(identity)
-            _ = try await registry.reserveSlot(agentID: Identifier.make(), deadline: Date().addingTimeInterval(60))
-            _ = try await registry.reserveSlot(agentID: Identifier.make(), deadline: Date().addingTimeInterval(0.2))
+            try await CommandListener.with([identity.processID]) { (_) async throws in
+                #expect(try await reserve(registry) == identity.processID)
+                #expect(try await reserve(registry, for: 0.2) == identity.processID)
+            }
             #expect(try await registry.workers().first?.freeSlots == 8)
-            #expect(try await registry.heartbeat(processID: identity.processID))
+            #expect(try await registry.heartbeat(processID: identity.processID) == [])
             #expect(try await registry.workers().first?.freeSlots == 8)
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try await registry.heartbeat(processID: identity.processID))
+            #expect(try await registry.heartbeat(processID: identity.processID) == [])
             #expect(try await registry.workers().first?.freeSlots == 9)
+        }
+    }
+
+    @Test func heartbeatReturnsTheAgentsTheRegistryAttributesToTheWorker() async throws {
+        try await withRegistry { registry in
+            let identity = worker(), other = worker()
+            try await registry.register(identity)
+            try await registry.register(other)
+            let kept = spec(registry), dropped = spec(registry), elsewhere = spec(registry)
+            for agent in [kept, dropped] { #expect(try await registry.claimAgent(agent, processID: identity.processID) == .claimed) }
+            #expect(try await registry.claimAgent(elsewhere, processID: other.processID) == .claimed)
+            #expect(try await registry.heartbeat(processID: identity.processID) == [kept.agentID, dropped.agentID])
+            // Dropped behind the worker's back: the next heartbeat no longer lists it.
+            _ = try await registry.redis.send("SREM", RedisKeys.processAgents(identity.processID), dropped.agentID)
+            #expect(try await registry.heartbeat(processID: identity.processID) == [kept.agentID])
+            #expect(try await registry.workers().first { $0.processID == identity.processID }?.agentCount == 1)
         }
     }
 
@@ -95,7 +94,9 @@ struct RegistryScriptTests {
             let identity = worker()
             try await registry.register(identity)
             let agent = spec(registry)
-            #expect(try await registry.reserveSlot(agentID: agent.agentID, deadline: Date().addingTimeInterval(60)) == identity.processID)
+            try await CommandListener.with([identity.processID]) { (_) async throws in
+                #expect(try await reserve(registry, agent.agentID) == identity.processID)
+            }
             #expect(try await registry.claimAgent(agent, processID: identity.processID) == .claimed)
             let redis = registry.redis
             #expect(try await redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == identity.processID)
@@ -124,7 +125,9 @@ struct RegistryScriptTests {
             // Once the first worker is gone, the agent may be claimed again.
             #expect(try await registry.deregister(processID: first.processID) == [agent.agentID])
             #expect(try await registry.claimAgent(agent, processID: second.processID) == .claimed)
-            #expect(try await registry.reserveSlot(agentID: agent.agentID, deadline: Date().addingTimeInterval(60)) == second.processID)
+            try await CommandListener.with([second.processID]) { (_) async throws in
+                #expect(try await reserve(registry, agent.agentID) == second.processID)
+            }
         }
     }
 
@@ -133,11 +136,14 @@ struct RegistryScriptTests {
             let identity = worker()
             try await registry.register(identity)
             try await registry.drain(processID: identity.processID)
-            #expect(try await registry.reserveSlot(agentID: Identifier.make(), deadline: Date().addingTimeInterval(60)) == nil)
+            try await CommandListener.with([identity.processID]) { (listener) async throws in
+                #expect(try await reserve(registry) == nil)
+                #expect(listener.lineCount == 0)
+            }
             #expect(try await registry.workers().first?.status == .draining)
             try await registry.deregister(processID: identity.processID)
             #expect(try await registry.workers().isEmpty)
-            #expect(try await registry.heartbeat(processID: identity.processID) == false)
+            #expect(try await registry.heartbeat(processID: identity.processID) == nil)
             #expect(try await registry.claimAgent(spec(registry), processID: identity.processID) == .notRegistered)
         }
     }

@@ -1,6 +1,6 @@
-/// Manager to one worker, on `pool:<name>:commands`: start hosting this agent in the slot
-/// reserved for it. Repeating it is harmless: a worker that already hosts the agent announces
-/// it again.
+/// Manager to one worker, on its channel `process:<id>:commands`: start hosting this agent in
+/// the slot reserved for it. Repeating it is harmless: a worker that already hosts the agent
+/// announces it again.
 public struct StartAgent: Sendable, Codable, Hashable {
     public var targetProcessID: String
     /// The sender's leadership epoch; workers ignore commands older than the newest they saw.
@@ -20,7 +20,7 @@ public struct StartAgent: Sendable, Codable, Hashable {
     }
 }
 
-/// Manager to one worker, on `pool:<name>:commands`: stop this agent and forget it.
+/// Manager to one worker, on its channel `process:<id>:commands`: stop this agent and forget it.
 /// Repeating it is harmless: a worker that does not host the agent announces it stopped.
 public struct StopAgent: Sendable, Codable, Hashable {
     public var targetProcessID: String
@@ -40,8 +40,8 @@ public struct StopAgent: Sendable, Codable, Hashable {
     }
 }
 
-/// Manager to one worker, on `pool:<name>:commands`: the worker was taken out of placement
-/// because it stayed empty; it deregisters and exits. Only that worker, never the pool.
+/// Manager to one worker, on its channel `process:<id>:commands`: the worker was taken out of
+/// placement because it stayed empty; it deregisters and exits. Only that worker, never the pool.
 public struct RetireWorker: Sendable, Codable, Hashable {
     public var targetProcessID: String
     public var epoch: Int

@@ -5,7 +5,7 @@ public enum PoolMessage: Sendable, Hashable {
     // pool:<name>:requests (gateway → manager)
     case placeAgent(PlaceAgent)
     case terminateAgent(TerminateAgent)
-    // pool:<name>:commands (manager → worker)
+    // process:<id>:commands (manager → one worker; also obeyed on pool:<name>:commands)
     case startAgent(StartAgent)
     case stopAgent(StopAgent)
     case retireWorker(RetireWorker)

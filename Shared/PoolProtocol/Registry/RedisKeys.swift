@@ -22,8 +22,14 @@ public enum RedisKeys {
     /// Sorted set of a pool's worker process ids; score = free agent slots.
     public static func poolProcesses(_ pool: String) -> String { "pool:\(pool):processes" }
 
-    /// Channel: manager to workers (commands carry `target_process_id`).
+    /// Channel: manager to all workers of a pool. Commands for one worker travel on that
+    /// worker's own channel (`processCommands`); workers still obey a targeted command that
+    /// arrives here (an older manager's, or one an operator sends by hand).
     public static func poolCommands(_ pool: String) -> String { "pool:\(pool):commands" }
+
+    /// Channel: manager to one worker (`start_agent`, `stop_agent`, `retire_worker`), so that a
+    /// command wakes only the worker it is meant for.
+    public static func processCommands(_ processID: String) -> String { "process:\(processID):commands" }
 
     /// Channel: workers to managers and gateways (outcomes and worker lifecycle).
     public static func poolEvents(_ pool: String) -> String { "pool:\(pool):events" }
