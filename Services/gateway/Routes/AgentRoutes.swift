@@ -22,8 +22,7 @@ struct AgentRoutes {
             }
             let spawn = try SpawnRequest.parse(bytes)
             let key = try Self.idempotencyKey(request.headers)
-            let record = try await lifecycle.spawn(pool: pool, request: spawn, idempotencyKey: key)
-            return JSONResponse.make(record.view, status: .created)
+            return JSONResponse.make(try await lifecycle.spawn(pool: pool, request: spawn, idempotencyKey: key), status: .created)
         }
         group.get("agents") { request, _ in
             let pool = request.uri.queryParameters.get("pool")
@@ -45,7 +44,7 @@ struct AgentRoutes {
             return JSONResponse.make(record.view, status: .ok)
         }
         group.delete("agents/:agent_id") { _, context in
-            JSONResponse.make(try await lifecycle.terminate(agentID: try Self.agentID(context)).view, status: .ok)
+            JSONResponse.make(try await lifecycle.terminate(agentID: try Self.agentID(context)), status: .ok)
         }
     }
 

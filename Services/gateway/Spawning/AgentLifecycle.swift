@@ -10,7 +10,9 @@ import Registry
 
 /// Spawn and terminate, end to end: record the wish in PostgreSQL, ask the pool's manager,
 /// wait for the worker's confirmation (announced on the events channel, with PostgreSQL
-/// read as the backstop), and answer.
+/// read as the backstop), and answer. The answer is the row this request wrote as the
+/// worker's announcement says it changed, so a confirmed spawn or terminate costs no second
+/// read; PostgreSQL is read only when no announcement came in time or one did not say enough.
 struct AgentLifecycle: Sendable {
     let store: AgentStore
     let registries: [String: PoolRegistry]
@@ -22,7 +24,7 @@ struct AgentLifecycle: Sendable {
     static let pollInterval: Duration = .milliseconds(500)
 
     /// Spawns an agent and returns it running, or throws the API error to answer.
-    func spawn(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentRecord {
+    func spawn(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentView {
         let started = ContinuousClock.now
         do {
             let record = try await spawnOnce(pool: pool, request: request, idempotencyKey: idempotencyKey)
@@ -34,7 +36,7 @@ struct AgentLifecycle: Sendable {
         }
     }
 
-    private func spawnOnce(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentRecord {
+    private func spawnOnce(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentView {
         guard let registry = registries[pool.name] else { throw APIError.notFound("pool_not_found", "No pool named `\(pool.name)`.") }
         guard try await registry.redis.send("EXISTS", RedisKeys.poolLeader(pool.name)).int == 1 else {
             throw APIError.unavailable("no_manager", "No manager serves pool `\(pool.name)` right now; try again shortly.")
@@ -48,12 +50,12 @@ struct AgentLifecycle: Sendable {
         await outcomes.beginInterest(agentID)
         defer { Task { await outcomes.endInterest(agentID) } }
         switch try await store.insert(spec, idempotencyKey: idempotencyKey, requestHash: fingerprint) {
-        case .created:
+        case .created(let record):
             let receivers = try await registry.publish(.placeAgent(PlaceAgent(agent: spec)), on: .requests)
             if receivers == 0 {
                 logger.warning("No manager listened for the placement; the reconcile pass will place it", metadata: ["agent_id": "\(agentID)"])
             }
-            return try await awaitRunning(agentID: agentID, pool: pool.name)
+            return try await awaitRunning(record, pool: pool.name)
         case .existing(let first):
             guard first.requestHash == fingerprint else {
                 throw APIError(
@@ -63,32 +65,41 @@ struct AgentLifecycle: Sendable {
             if first.status == .pending || first.status == .starting {
                 await outcomes.beginInterest(first.id)
                 defer { Task { await outcomes.endInterest(first.id) } }
-                return try await awaitRunning(agentID: first.id, pool: pool.name)
+                return try await awaitRunning(first, pool: pool.name)
             }
-            return first
+            return first.view
         }
     }
 
-    /// Waits until the agent runs, was refused, or the time is up.
-    private func awaitRunning(agentID: String, pool: String) async throws -> AgentRecord {
+    /// Waits until the agent runs, was refused, or the time is up. `record` is its row as this
+    /// request wrote or found it.
+    private func awaitRunning(_ record: AgentRecord, pool: String) async throws -> AgentView {
+        let agentID = record.id
         let deadline = ContinuousClock.now + timeout
         while true {
             let remaining = deadline - .now
             let outcome = remaining > .zero ? await outcomes.next(for: agentID, within: min(remaining, Self.pollInterval)) : nil
-            if case .failed(let reason, refused: true)? = outcome {
+            switch outcome {
+            case .failed(let reason, refused: true)?:
                 throw APIError.unavailable("pool_full", "\(reason.prefix(200)); try again later.")
+            case .started(let processID, let updatedAt?)?:
+                // The worker's `markRunning` changed exactly these columns of the row we hold.
+                return Self.view(of: record, status: .running, processID: processID, updatedAt: updatedAt)
+            default:
+                break
             }
-            guard let record = try await store.fetch(id: agentID) else {
+            // No announcement, or one that does not say enough: read the row.
+            guard let current = try await store.fetch(id: agentID) else {
                 // The manager refused the spawn and removed its row.
                 throw APIError.unavailable("pool_full", "Pool `\(pool)` has no free slot and cannot grow; try again later.")
             }
-            switch record.status {
-            case .running: return record
+            switch current.status {
+            case .running: return current.view
             case .failed:
                 throw APIError(
                     status: .internalServerError, code: "spawn_failed",
-                    message: "The agent could not be started: \(record.failureReason ?? "unknown reason").")
-            case .terminated, .stopping: return record
+                    message: "The agent could not be started: \(current.failureReason ?? "unknown reason").")
+            case .terminated, .stopping: return current.view
             case .pending, .starting: break
             }
             if ContinuousClock.now >= deadline {
@@ -100,7 +111,7 @@ struct AgentLifecycle: Sendable {
     }
 
     /// Terminates an agent and returns it `terminated`; harmless to repeat.
-    func terminate(agentID: String) async throws -> AgentRecord {
+    func terminate(agentID: String) async throws -> AgentView {
         let started = ContinuousClock.now
         do {
             let record = try await terminateOnce(agentID: agentID)
@@ -122,22 +133,35 @@ struct AgentLifecycle: Sendable {
         (error as? APIError)?.code ?? "error"
     }
 
-    private func terminateOnce(agentID: String) async throws -> AgentRecord {
+    private func terminateOnce(agentID: String) async throws -> AgentView {
         await outcomes.beginInterest(agentID)
         defer { Task { await outcomes.endInterest(agentID) } }
         guard let record = try await store.markStopping(id: agentID) else {
             throw APIError.notFound("agent_not_found", "No agent with id `\(agentID)`.")
         }
-        if record.status.isFinal { return record }
-        guard let registry = registries[record.poolName] else { return record }
+        if record.status.isFinal { return record.view }
+        guard let registry = registries[record.poolName] else { return record.view }
         try await registry.publish(.terminateAgent(TerminateAgent(agentID: agentID)), on: .requests)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            _ = await outcomes.next(for: agentID, within: min(deadline - .now, Self.pollInterval))
-            if let current = try await store.fetch(id: agentID), current.status.isFinal { return current }
+            if case .stopped(let updatedAt?)? = await outcomes.next(for: agentID, within: min(deadline - .now, Self.pollInterval)) {
+                // The worker's `markTerminated` changed exactly these columns of `record`.
+                return Self.view(of: record, status: .terminated, processID: nil, updatedAt: updatedAt)
+            }
+            if let current = try await store.fetch(id: agentID), current.status.isFinal { return current.view }
         }
         throw APIError(
             status: .gatewayTimeout, code: "terminate_timeout",
             message: "The worker did not confirm the termination within \(timeout); it will still stop. Repeat the DELETE to check.")
+    }
+
+    /// `record` as the API shows it after a worker's write that it announced: the other
+    /// fields (name, pool, role, metadata, created_at) never change after the insert.
+    private static func view(of record: AgentRecord, status: AgentStatus, processID: String?, updatedAt: String) -> AgentView {
+        var view = record.view
+        view.status = status
+        view.processID = processID
+        view.updatedAt = updatedAt
+        return view
     }
 }
