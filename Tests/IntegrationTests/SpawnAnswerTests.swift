@@ -1,5 +1,6 @@
 import Foundation
 import PoolProtocol
+import Postgres
 import Testing
 
 /// The answers of spawn and terminate are exactly what a `GET` of the agent shows right after
@@ -51,6 +52,28 @@ import Testing
                 #expect(stats["agent_count"] as? Int == agents.count - index - 1, "pool stats still count a terminated agent")
             }
             print("20 sequential spawns: \(Self.summary(spawnTimes)); 20 terminates: \(Self.summary(terminateTimes))")
+        }
+    }
+
+    /// The gateway remembers for a second that a manager leads the pool; a spawn in that second
+    /// after the only manager left must still answer 503 `no_manager` and leave no row.
+    @Test(.timeLimit(.minutes(3)))
+    func spawnJustAfterTheOnlyManagerLeftIsRefusedCleanly() async throws {
+        try await TestStack.with(name: "leaderleft", poolYAML: Self.pool) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let first = try await stack.spawn()
+            #expect(first.status == 201, "\(first.text)")
+            let seen = ContinuousClock.now
+            let manager = try #require(stack.services.first { $0.name.hasSuffix("-manager") })
+            #expect(await manager.stop() == 0)
+            let refused = try await stack.spawn()
+            print("spawn \(ContinuousClock.now - seen) after the leader was last seen answered \(refused.status)")
+            #expect(refused.status == 503, "\(refused.text)")
+            #expect(refused.headers["retry-after"] == "5")
+            #expect((try refused.json() as? [String: [String: String]])?["error"]?["code"] == "no_manager")
+            let rows = try await stack.postgres.query("SELECT count(*) AS n FROM agents WHERE pool_name = $1", [stack.pools[0]])
+            #expect(rows.rows.first?["n"] == "1", "the refused spawn left a row")
         }
     }
 

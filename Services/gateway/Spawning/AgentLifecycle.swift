@@ -19,6 +19,8 @@ struct AgentLifecycle: Sendable {
     let outcomes: AgentOutcomes
     let timeout: Duration
     let logger: Logger
+    /// Spares a spawn the `EXISTS pool:<name>:leader` round trip when a leader was just seen.
+    let leaders = LeaderSightings()
 
     /// How often a waiting request reads PostgreSQL in case an event was lost.
     static let pollInterval: Duration = .milliseconds(500)
@@ -38,9 +40,7 @@ struct AgentLifecycle: Sendable {
 
     private func spawnOnce(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentView {
         guard let registry = registries[pool.name] else { throw APIError.notFound("pool_not_found", "No pool named `\(pool.name)`.") }
-        guard try await registry.redis.send("EXISTS", RedisKeys.poolLeader(pool.name)).int == 1 else {
-            throw APIError.unavailable("no_manager", "No manager serves pool `\(pool.name)` right now; try again shortly.")
-        }
+        try await requireLeader(registry)
         let agentID = Identifier.make()
         let spec = AgentSpec(
             agentID: agentID, name: request.name ?? "\(pool.role)-\(agentID.prefix(8))", poolName: pool.name,
@@ -51,8 +51,25 @@ struct AgentLifecycle: Sendable {
         defer { Task { await outcomes.endInterest(agentID) } }
         switch try await store.insert(spec, idempotencyKey: idempotencyKey, requestHash: fingerprint) {
         case .created(let record):
-            let receivers = try await registry.publish(.placeAgent(PlaceAgent(agent: spec)), on: .requests)
+            let receivers: Int
+            do {
+                receivers = try await registry.publish(.placeAgent(PlaceAgent(agent: spec)), on: .requests)
+            } catch {
+                // Redis failed (the leader check may have come from `leaders`, so this is how
+                // an outage shows first). Take the row back so that the refused spawn leaves
+                // nothing live; it stays if a worker got the request after all and runs it.
+                leaders.forget(pool.name)
+                try? await store.deleteRefused(id: agentID)
+                throw error
+            }
             if receivers == 0 {
+                // Nobody listens, not even a standby. If no manager leads either (the sighting
+                // was out of date), answer what the check would have: 503, nothing left behind.
+                leaders.forget(pool.name)
+                if try await !leaderExists(registry) {
+                    try? await store.deleteRefused(id: agentID)
+                    throw Self.noManager(pool.name)
+                }
                 logger.warning("No manager listened for the placement; the reconcile pass will place it", metadata: ["agent_id": "\(agentID)"])
             }
             return try await awaitRunning(record, pool: pool.name)
@@ -69,6 +86,22 @@ struct AgentLifecycle: Sendable {
             }
             return first.view
         }
+    }
+
+    /// Throws `no_manager` (503) unless a manager leads the registry's pool (seen within
+    /// `LeaderSightings.freshness`, or `pool:<name>:leader` exists now).
+    private func requireLeader(_ registry: PoolRegistry) async throws {
+        if leaders.isFresh(registry.pool) { return }
+        guard try await leaderExists(registry) else { throw Self.noManager(registry.pool) }
+        leaders.record(registry.pool)
+    }
+
+    private func leaderExists(_ registry: PoolRegistry) async throws -> Bool {
+        try await registry.redis.send("EXISTS", RedisKeys.poolLeader(registry.pool)).int == 1
+    }
+
+    private static func noManager(_ pool: String) -> APIError {
+        APIError.unavailable("no_manager", "No manager serves pool `\(pool)` right now; try again shortly.")
     }
 
     /// Waits until the agent runs, was refused, or the time is up. `record` is its row as this
