@@ -34,7 +34,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let clients = Clients(settings: settings, redisPoolSize: 16, logger: logger)
         let pools = configuration.pools.pools
         let registries = Dictionary(uniqueKeysWithValues: pools.map { ($0.name, PoolRegistry(redis: clients.redis, pool: $0.name)) })
-        let directory = PoolDirectory(pools: pools, registries: registries)
+        let directory = PoolDirectory(pools: pools, reader: RegistryReader(redis: clients.redis))
         let outcomes = AgentOutcomes()
         let lifecycle = AgentLifecycle(
             store: clients.store, registries: registries, outcomes: outcomes, timeout: settings.spawnTimeout, logger: logger)

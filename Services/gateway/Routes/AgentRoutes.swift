@@ -22,6 +22,9 @@ struct AgentRoutes {
             }
             let spawn = try SpawnRequest.parse(bytes)
             let key = try Self.idempotencyKey(request.headers)
+            // Whatever the outcome, the pool's figures may have moved: a client reading them
+            // next must see it (see `PoolFigures`).
+            defer { directory.figures.invalidate() }
             return JSONResponse.make(try await lifecycle.spawn(pool: pool, request: spawn, idempotencyKey: key), status: .created)
         }
         group.get("agents") { request, _ in
@@ -44,7 +47,8 @@ struct AgentRoutes {
             return JSONResponse.make(record.view, status: .ok)
         }
         group.delete("agents/:agent_id") { _, context in
-            JSONResponse.make(try await lifecycle.terminate(agentID: try Self.agentID(context)), status: .ok)
+            defer { directory.figures.invalidate() }
+            return JSONResponse.make(try await lifecycle.terminate(agentID: try Self.agentID(context)), status: .ok)
         }
     }
 
