@@ -19,6 +19,13 @@ struct GatewayCommand: AsyncParsableCommand {
     /// Request bodies above this get 413.
     static let maxBodySize = 1024 * 1024
 
+    /// Redis connections, each with a thread of its own. A spawn holds one for a single
+    /// `PUBLISH` (the leader check is remembered, see `LeaderSightings`) and the pools
+    /// endpoints for two pipelines every 200 ms at most (`PoolFigures`), each well under a
+    /// millisecond: even thousands of spawns a second keep fewer than one busy on average,
+    /// and a burst's requests queue for microseconds. More would only cost memory.
+    static let redisPoolSize = 4
+
     func run() async throws {
         let configuration: ServiceConfiguration
         do {
@@ -31,7 +38,7 @@ struct GatewayCommand: AsyncParsableCommand {
         MetricsSetup.bootstrap()
         let logger = Logger(label: "agentpool.gateway")
 
-        let clients = Clients(settings: settings, redisPoolSize: 16, logger: logger)
+        let clients = Clients(settings: settings, redisPoolSize: Self.redisPoolSize, logger: logger)
         let pools = configuration.pools.pools
         let registries = Dictionary(uniqueKeysWithValues: pools.map { ($0.name, PoolRegistry(redis: clients.redis, pool: $0.name)) })
         let directory = PoolDirectory(pools: pools, reader: RegistryReader(redis: clients.redis))
