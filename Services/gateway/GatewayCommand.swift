@@ -52,13 +52,15 @@ struct GatewayCommand: AsyncParsableCommand {
         // Before routing, so that any /api/v1 path without a valid key answers 401, even one
         // that does not exist (contract: 401 before 404/405).
         router.add(middleware: APIKeyMiddleware(keys: settings.apiKeys, protectedPrefix: "/api/v1"))
-        router.add(middleware: MethodNotAllowedMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
         // Metrics on the public port unless METRICS_PORT moves them to a port of their own.
         HealthRoutes(clients: clients, servesMetrics: settings.metricsPort == nil).register(on: router)
         DashboardRoutes().register(on: router)
         let api = router.group("api/v1")
         PoolRoutes(directory: directory).register(on: api)
         AgentRoutes(directory: directory, lifecycle: lifecycle, store: clients.store, maxBodySize: Self.maxBodySize).register(on: api)
+        routes.load(from: router)
 
         let app = Application(
             router: router,
