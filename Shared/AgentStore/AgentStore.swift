@@ -90,12 +90,14 @@ public struct AgentStore: Sendable {
         return try result.rows.first.map(AgentRecord.init(row:))
     }
 
-    /// The agent stopped for good.
+    /// The agent stopped for good. A row already `terminated` (or `failed`) is left as it is,
+    /// `updated_at` included: a repeated stop (a reconcile pass racing a DELETE sends one)
+    /// must not make the row differ from what the DELETE answered.
     public func markTerminated(id: String) async throws {
         _ = try await client.query(
             """
             UPDATE agents SET desired_state = 'terminated', status = 'terminated', process_id = NULL, updated_at = now()
-            WHERE id = $1::uuid AND status <> 'failed'
+            WHERE id = $1::uuid AND status NOT IN ('failed', 'terminated')
             """,
             [id])
     }
