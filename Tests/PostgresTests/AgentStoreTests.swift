@@ -16,7 +16,8 @@ import Testing
             let spec = AgentSpec(agentID: agentID, name: "a", poolName: pool, role: "developer", metadata: [:])
             do {
                 _ = try await store.insert(spec, idempotencyKey: nil, requestHash: nil)
-                #expect(try await store.markRunning(id: agentID, processID: Identifier.make()))
+                _ = try await store.markRunning(id: agentID, processID: Identifier.make())
+                #expect(try await store.fetch(id: agentID)?.status == .running)
                 try await store.markTerminated(id: agentID)
                 let stopped = try #require(try await store.fetch(id: agentID))
                 #expect(stopped.status == .terminated && stopped.processID == nil)
