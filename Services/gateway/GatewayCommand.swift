@@ -19,6 +19,13 @@ struct GatewayCommand: AsyncParsableCommand {
     /// Request bodies above this get 413.
     static let maxBodySize = 1024 * 1024
 
+    /// Redis connections, each with a thread of its own. A spawn holds one for a single
+    /// `PUBLISH` (the leader check is remembered, see `LeaderSightings`) and the pools
+    /// endpoints for two pipelines every 200 ms at most (`PoolFigures`), each well under a
+    /// millisecond: even thousands of spawns a second keep fewer than one busy on average,
+    /// and a burst's requests queue for microseconds. More would only cost memory.
+    static let redisPoolSize = 4
+
     func run() async throws {
         let configuration: ServiceConfiguration
         do {
@@ -27,14 +34,15 @@ struct GatewayCommand: AsyncParsableCommand {
             StartupFailure.exit(program: "gateway", error: error)
         }
         let settings = configuration.settings
+        MallocTuning.limitArenas()
         LoggingSetup.bootstrap(settings: settings)
         MetricsSetup.bootstrap()
         let logger = Logger(label: "agentpool.gateway")
 
-        let clients = Clients(settings: settings, redisPoolSize: 16, logger: logger)
+        let clients = Clients(settings: settings, redisPoolSize: Self.redisPoolSize, logger: logger)
         let pools = configuration.pools.pools
         let registries = Dictionary(uniqueKeysWithValues: pools.map { ($0.name, PoolRegistry(redis: clients.redis, pool: $0.name)) })
-        let directory = PoolDirectory(pools: pools, registries: registries)
+        let directory = PoolDirectory(pools: pools, reader: RegistryReader(redis: clients.redis))
         let outcomes = AgentOutcomes()
         let lifecycle = AgentLifecycle(
             store: clients.store, registries: registries, outcomes: outcomes, timeout: settings.spawnTimeout, logger: logger)
@@ -45,13 +53,15 @@ struct GatewayCommand: AsyncParsableCommand {
         // Before routing, so that any /api/v1 path without a valid key answers 401, even one
         // that does not exist (contract: 401 before 404/405).
         router.add(middleware: APIKeyMiddleware(keys: settings.apiKeys, protectedPrefix: "/api/v1"))
-        router.add(middleware: MethodNotAllowedMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
         // Metrics on the public port unless METRICS_PORT moves them to a port of their own.
         HealthRoutes(clients: clients, servesMetrics: settings.metricsPort == nil).register(on: router)
         DashboardRoutes().register(on: router)
         let api = router.group("api/v1")
         PoolRoutes(directory: directory).register(on: api)
         AgentRoutes(directory: directory, lifecycle: lifecycle, store: clients.store, maxBodySize: Self.maxBodySize).register(on: api)
+        routes.load(from: router)
 
         let app = Application(
             router: router,

@@ -39,8 +39,9 @@ extension PoolLeader {
         }
         // Not listening but registered: its subscription is reconnecting; a repeated DELETE retries.
         guard try await registry.redis.send("EXISTS", RedisKeys.process(processID)).int == 0 else { return }
-        try await store.markTerminated(id: agentID)
-        try await registry.publish(.agentStopped(AgentEvent(processID: processID, agentID: agentID)), on: .events)
+        let updatedAt = try await store.markTerminated(id: agentID)
+        let stopped = AgentEvent(processID: processID, agentID: agentID, updatedAt: updatedAt.map(Timestamp.string))
+        try await registry.publish(.agentStopped(stopped), on: .events)
         logger.warning(
             "Agent's worker is gone; recorded it terminated", metadata: ["agent_id": "\(agentID)", "process_id": "\(processID)"])
     }

@@ -58,7 +58,7 @@ actor AgentHost {
                 logger.warning("Start refused: this worker is not registered (declared dead?)")
                 return
             }
-            guard try await store.markRunning(id: spec.agentID, processID: processID) else {
+            guard let updatedAt = try await store.markRunning(id: spec.agentID, processID: processID) else {
                 logger.info("Agent should no longer run; not starting it")
                 try await registry.releaseAgent(agentID: spec.agentID, processID: processID)
                 await announce(.agentStopped(AgentEvent(processID: processID, agentID: spec.agentID)))
@@ -69,7 +69,7 @@ actor AgentHost {
             agents[spec.agentID] = agent
             starts.increment()
             logger.info("Agent started", metadata: ["name": "\(spec.name)", "hosted": "\(agents.count)"])
-            await announce(.agentStarted(AgentEvent(processID: processID, agentID: spec.agentID)))
+            await announce(.agentStarted(AgentEvent(processID: processID, agentID: spec.agentID, updatedAt: Timestamp.string(updatedAt))))
         } catch {
             logger.error("Agent start failed", metadata: ["error": "\(error)"])
             try? await registry.releaseAgent(agentID: spec.agentID, processID: processID)
@@ -86,9 +86,9 @@ actor AgentHost {
         }
         do {
             try await registry.releaseAgent(agentID: agentID, processID: processID)
-            try await store.markTerminated(id: agentID)
+            let updatedAt = try await store.markTerminated(id: agentID)
             logger.info("Agent stopped", metadata: ["agent_id": "\(agentID)", "hosted": "\(agents.count)"])
-            await announce(.agentStopped(AgentEvent(processID: processID, agentID: agentID)))
+            await announce(.agentStopped(AgentEvent(processID: processID, agentID: agentID, updatedAt: updatedAt.map(Timestamp.string))))
         } catch {
             logger.error("Agent stop not recorded", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
         }

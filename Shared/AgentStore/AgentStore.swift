@@ -68,14 +68,15 @@ public struct AgentStore: Sendable {
 
     /// A worker records that the agent runs on it. Returns false (and changes nothing) when
     /// the agent should no longer run, so a late start never revives a terminated agent.
-    public func markRunning(id: String, processID: String) async throws -> Bool {
+    public func markRunning(id: String, processID: String) async throws -> Date? {
         let result = try await client.query(
             """
             UPDATE agents SET status = 'running', process_id = $2::uuid, failure_reason = NULL, updated_at = now()
             WHERE id = $1::uuid AND desired_state = 'running'
+            RETURNING updated_at
             """,
             [id, processID])
-        return result.affectedRows == 1
+        return try result.rows.first.map { try $0.decode("updated_at") }
     }
 
     /// Termination was asked for: the agent should not run any more. Returns the row as it
@@ -94,14 +95,19 @@ public struct AgentStore: Sendable {
         return try result.rows.first.map(AgentRecord.init(row:))
     }
 
-    /// The agent stopped for good.
-    public func markTerminated(id: String) async throws {
-        _ = try await client.query(
+    /// The agent stopped for good. A row already `terminated` (or `failed`) is left as it is,
+    /// `updated_at` included: a repeated stop (a reconcile pass racing a DELETE sends one)
+    /// must not make the row differ from what the DELETE answered.
+    @discardableResult
+    public func markTerminated(id: String) async throws -> Date? {
+        let result = try await client.query(
             """
             UPDATE agents SET desired_state = 'terminated', status = 'terminated', process_id = NULL, updated_at = now()
-            WHERE id = $1::uuid AND status <> 'failed'
+            WHERE id = $1::uuid AND status NOT IN ('failed', 'terminated')
+            RETURNING updated_at
             """,
             [id])
+        return try result.rows.first.map { try $0.decode("updated_at") }
     }
 
     /// The agent was placed on no worker (its worker left or died); it waits for placement.

@@ -22,6 +22,7 @@ import Testing
             .workerStopping(WorkerEvent(processID: processID)),
             .agentStarted(AgentEvent(processID: processID, agentID: agentID)),
             .agentStopped(AgentEvent(processID: processID, agentID: agentID)),
+            .agentStarted(AgentEvent(processID: processID, agentID: agentID, updatedAt: "2026-11-29T06:41:51.123Z")),
             .agentFailed(AgentFailed(processID: nil, agentID: agentID, reason: "pool full", retryable: true)),
         ]
         for message in messages {
@@ -48,6 +49,7 @@ import Testing
         "{\"v\":1,\"type\":\"stop_agent\",\"message_id\":\"x\"}",
         "{\"v\":1,\"type\":\"stop_agent\",\"message_id\":\"x\",\"target_process_id\":\"../../etc\",\"epoch\":1,\"agent_id\":\"a\"}",
         "{\"v\":1,\"type\":\"agent_started\",\"message_id\":\"x\",\"process_id\":7,\"agent_id\":null}",
+        "{\"v\":1,\"type\":\"agent_started\",\"message_id\":\"x\",\"process_id\":\"00000000-0000-0000-0000-000000000000\",\"agent_id\":\"00000000-0000-0000-0000-000000000000\",\"updated_at\":\"<b>soon</b>\"}",
         "{\"v\":1,\"type\":\"retire_worker\",\"message_id\":\"x\",\"target_process_id\":\"00000000-0000-0000-0000-000000000000\",\"epoch\":-1}",
         "{\"v\":1,\"type\":\"worker_registered\",\"message_id\":\"x\",\"process_id\":\"00000000-0000-0000-0000-000000000000\"}\n{}",
     ])

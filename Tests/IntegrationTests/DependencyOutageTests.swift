@@ -24,6 +24,10 @@ import Testing
             let refused = try await stack.spawn()
             #expect(refused.status == 503, "\(refused.text)")
             #expect((try? refused.json() as? [String: [String: String]])?["error"]?["code"] != nil)
+            // The gateway had just seen the pool's leader, so it may have skipped the check and
+            // recorded the agent before Redis failed it: the refused spawn still leaves no row.
+            let rows = try await stack.postgres.query("SELECT count(*) AS n FROM agents WHERE pool_name = $1", [stack.pools[0]])
+            #expect(rows.rows.first?["n"] == "5")
 
             try await redis.start()
             let started = ContinuousClock.now

@@ -18,8 +18,9 @@ import Testing
             let refused = try await anonymous.get("/api/v1/agents/pools")
             #expect(refused.status == 401)
             #expect((try refused.json() as? [String: [String: String]])?["error"]?["code"] == "unauthorized")
-            // 401 comes before 404 (contract: status order).
+            // 401 comes before 404 and 405 (contract: status order).
             #expect(try await anonymous.get("/api/v1/agents/pools/nope").status == 401)
+            #expect(try await anonymous.send("PUT", "/api/v1/agents/pools").status == 401)
 
             // Any path under /api/v1, existing or not, however spelled, needs the key.
             for path in ["/api/v1/nonexistent", "//api/v1/agents/pools", "/%61pi/v1/agents/pools", "/api/v1"] {
@@ -74,6 +75,19 @@ import Testing
             #expect(rows.rows.first?["n"] == "0")
             let wrongMethod = try await stack.http.send("PUT", "/api/v1/agents/pools")
             #expect(wrongMethod.headers["allow"] == "GET")
+            // Every route's methods, as registered: a literal segment wins over a parameter.
+            let allowed: [(String, String, Set<String>)] = [
+                ("POST", "/", ["GET", "HEAD"]), ("DELETE", "/healthz", ["GET"]), ("PUT", "/dashboard/app.js", ["GET", "HEAD"]),
+                ("GET", "/api/v1/agents/pools/\(pool)/agents", ["POST"]), ("POST", "/api/v1/agents/pools/\(pool)", ["GET"]),
+                ("PUT", "/api/v1/agents/\(UUID().uuidString)", ["GET", "DELETE"]), ("DELETE", "/api/v1/processes", ["GET"]),
+            ]
+            for (method, path, methods) in allowed {
+                let reply = try await stack.http.send(method, path)
+                #expect(reply.status == 405, "\(method) \(path) → \(reply.status)")
+                let header = reply.headers["allow"] ?? ""
+                #expect(Set(header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) == methods, "\(method) \(path): Allow \(header)")
+            }
+            #expect(try await stack.http.send("PUT", "/api/v1/agents/pools/\(pool)/agents/extra").status == 404)
             let document = try await stack.http.get("/openapi.json")
             #expect(document.status == 200)
             #expect((try document.json() as? [String: Any])?["openapi"] as? String == "3.0.3")

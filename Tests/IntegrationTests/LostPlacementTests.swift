@@ -74,7 +74,8 @@ import Testing
             try await stack.startGateway()
             let agents = try await (0..<3).asyncMap { _ in try await stack.spawn().decode(AgentView.self) }
             let ghost = agents[1]
-            try await dropPlacement(stack, ghost.agentID, fromWorker: try #require(ghost.processID))
+            let host: String = try #require(ghost.processID)
+            try await dropPlacement(stack, ghost.agentID, fromWorker: host)
 
             let waited = try await Poll.until("the dropped agent to be stopped and placed again", timeout: .seconds(30)) {
                 guard stack.services.map(\.log).joined().contains("Stopped an agent the registry no longer attributes to this worker")

@@ -40,11 +40,20 @@ struct APIError: Error, HTTPResponseError, Sendable {
 /// JSON bodies written the one way the API writes them.
 enum JSONResponse {
     static func make(_ value: some Encodable, status: HTTPResponse.Status) -> Response {
+        make(body: encode(value), status: status)
+    }
+
+    /// A response with a body `encode` made earlier (answers kept for reuse).
+    static func make(body: ByteBuffer, status: HTTPResponse.Status) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    static func encode(_ value: some Encodable) -> ByteBuffer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(value)) ?? Data(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return ByteBuffer(bytes: data)
     }
 }

@@ -22,8 +22,10 @@ struct AgentRoutes {
             }
             let spawn = try SpawnRequest.parse(bytes)
             let key = try Self.idempotencyKey(request.headers)
-            let record = try await lifecycle.spawn(pool: pool, request: spawn, idempotencyKey: key)
-            return JSONResponse.make(record.view, status: .created)
+            // Whatever the outcome, the pool's figures may have moved: a client reading them
+            // next must see it (see `PoolFigures`).
+            defer { directory.figures.invalidate() }
+            return JSONResponse.make(try await lifecycle.spawn(pool: pool, request: spawn, idempotencyKey: key), status: .created)
         }
         group.get("agents") { request, _ in
             let pool = request.uri.queryParameters.get("pool")
@@ -45,7 +47,8 @@ struct AgentRoutes {
             return JSONResponse.make(record.view, status: .ok)
         }
         group.delete("agents/:agent_id") { _, context in
-            JSONResponse.make(try await lifecycle.terminate(agentID: try Self.agentID(context)).view, status: .ok)
+            defer { directory.figures.invalidate() }
+            return JSONResponse.make(try await lifecycle.terminate(agentID: try Self.agentID(context)), status: .ok)
         }
     }
 

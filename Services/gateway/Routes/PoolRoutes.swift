@@ -1,3 +1,4 @@
+import PoolConfig
 import PoolProtocol
 import Hummingbird
 
@@ -7,13 +8,14 @@ struct PoolRoutes {
 
     func register(on group: RouterGroup<BasicRequestContext>) {
         group.get("agents/pools") { _, _ in
-            var all = [PoolStats]()
-            for pool in directory.pools { all.append(try await directory.stats(pool, includeWorkers: false)) }
-            return JSONResponse.make(all, status: .ok)
+            JSONResponse.make(body: try await directory.figures.current().list, status: .ok)
         }
         group.get("agents/pools/:pool_name") { _, context in
             let pool = try directory.definition(try context.parameters.require("pool_name"))
-            return JSONResponse.make(try await directory.stats(pool, includeWorkers: true), status: .ok)
+            guard let body = try await directory.figures.current().details[pool.name] else {
+                throw APIError.notFound("pool_not_found", "No pool named `\(pool.name)`.")
+            }
+            return JSONResponse.make(body: body, status: .ok)
         }
         group.get("processes") { request, _ in
             let pool = request.uri.queryParameters.get("pool")

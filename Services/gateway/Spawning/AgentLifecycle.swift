@@ -10,19 +10,23 @@ import Registry
 
 /// Spawn and terminate, end to end: record the wish in PostgreSQL, ask the pool's manager,
 /// wait for the worker's confirmation (announced on the events channel, with PostgreSQL
-/// read as the backstop), and answer.
+/// read as the backstop), and answer. The answer is the row this request wrote as the
+/// worker's announcement says it changed, so a confirmed spawn or terminate costs no second
+/// read; PostgreSQL is read only when no announcement came in time or one did not say enough.
 struct AgentLifecycle: Sendable {
     let store: AgentStore
     let registries: [String: PoolRegistry]
     let outcomes: AgentOutcomes
     let timeout: Duration
     let logger: Logger
+    /// Spares a spawn the `EXISTS pool:<name>:leader` round trip when a leader was just seen.
+    let leaders = LeaderSightings()
 
     /// How often a waiting request reads PostgreSQL in case an event was lost.
     static let pollInterval: Duration = .milliseconds(500)
 
     /// Spawns an agent and returns it running, or throws the API error to answer.
-    func spawn(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentRecord {
+    func spawn(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentView {
         let started = ContinuousClock.now
         do {
             let record = try await spawnOnce(pool: pool, request: request, idempotencyKey: idempotencyKey)
@@ -34,11 +38,9 @@ struct AgentLifecycle: Sendable {
         }
     }
 
-    private func spawnOnce(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentRecord {
+    private func spawnOnce(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentView {
         guard let registry = registries[pool.name] else { throw APIError.notFound("pool_not_found", "No pool named `\(pool.name)`.") }
-        guard try await registry.redis.send("EXISTS", RedisKeys.poolLeader(pool.name)).int == 1 else {
-            throw APIError.unavailable("no_manager", "No manager serves pool `\(pool.name)` right now; try again shortly.")
-        }
+        try await requireLeader(registry)
         let agentID = Identifier.make()
         let spec = AgentSpec(
             agentID: agentID, name: request.name ?? "\(pool.role)-\(agentID.prefix(8))", poolName: pool.name,
@@ -48,12 +50,29 @@ struct AgentLifecycle: Sendable {
         await outcomes.beginInterest(agentID)
         defer { Task { await outcomes.endInterest(agentID) } }
         switch try await store.insert(spec, idempotencyKey: idempotencyKey, requestHash: fingerprint) {
-        case .created:
-            let receivers = try await registry.publish(.placeAgent(PlaceAgent(agent: spec)), on: .requests)
+        case .created(let record):
+            let receivers: Int
+            do {
+                receivers = try await registry.publish(.placeAgent(PlaceAgent(agent: spec)), on: .requests)
+            } catch {
+                // Redis failed (the leader check may have come from `leaders`, so this is how
+                // an outage shows first). Take the row back so that the refused spawn leaves
+                // nothing live; it stays if a worker got the request after all and runs it.
+                leaders.forget(pool.name)
+                try? await store.deleteRefused(id: agentID)
+                throw error
+            }
             if receivers == 0 {
+                // Nobody listens, not even a standby. If no manager leads either (the sighting
+                // was out of date), answer what the check would have: 503, nothing left behind.
+                leaders.forget(pool.name)
+                if try await !leaderExists(registry) {
+                    try? await store.deleteRefused(id: agentID)
+                    throw Self.noManager(pool.name)
+                }
                 logger.warning("No manager listened for the placement; the reconcile pass will place it", metadata: ["agent_id": "\(agentID)"])
             }
-            return try await awaitRunning(agentID: agentID, pool: pool.name)
+            return try await awaitRunning(record, pool: pool.name)
         case .existing(let first):
             guard first.requestHash == fingerprint else {
                 throw APIError(
@@ -63,32 +82,57 @@ struct AgentLifecycle: Sendable {
             if first.status == .pending || first.status == .starting {
                 await outcomes.beginInterest(first.id)
                 defer { Task { await outcomes.endInterest(first.id) } }
-                return try await awaitRunning(agentID: first.id, pool: pool.name)
+                return try await awaitRunning(first, pool: pool.name)
             }
-            return first
+            return first.view
         }
     }
 
-    /// Waits until the agent runs, was refused, or the time is up.
-    private func awaitRunning(agentID: String, pool: String) async throws -> AgentRecord {
+    /// Throws `no_manager` (503) unless a manager leads the registry's pool (seen within
+    /// `LeaderSightings.freshness`, or `pool:<name>:leader` exists now).
+    private func requireLeader(_ registry: PoolRegistry) async throws {
+        if leaders.isFresh(registry.pool) { return }
+        guard try await leaderExists(registry) else { throw Self.noManager(registry.pool) }
+        leaders.record(registry.pool)
+    }
+
+    private func leaderExists(_ registry: PoolRegistry) async throws -> Bool {
+        try await registry.redis.send("EXISTS", RedisKeys.poolLeader(registry.pool)).int == 1
+    }
+
+    private static func noManager(_ pool: String) -> APIError {
+        APIError.unavailable("no_manager", "No manager serves pool `\(pool)` right now; try again shortly.")
+    }
+
+    /// Waits until the agent runs, was refused, or the time is up. `record` is its row as this
+    /// request wrote or found it.
+    private func awaitRunning(_ record: AgentRecord, pool: String) async throws -> AgentView {
+        let agentID = record.id
         let deadline = ContinuousClock.now + timeout
         while true {
             let remaining = deadline - .now
             let outcome = remaining > .zero ? await outcomes.next(for: agentID, within: min(remaining, Self.pollInterval)) : nil
-            if case .failed(let reason, refused: true)? = outcome {
+            switch outcome {
+            case .failed(let reason, refused: true)?:
                 throw APIError.unavailable("pool_full", "\(reason.prefix(200)); try again later.")
+            case .started(let processID, let updatedAt?)?:
+                // The worker's `markRunning` changed exactly these columns of the row we hold.
+                return Self.view(of: record, status: .running, processID: processID, updatedAt: updatedAt)
+            default:
+                break
             }
-            guard let record = try await store.fetch(id: agentID) else {
+            // No announcement, or one that does not say enough: read the row.
+            guard let current = try await store.fetch(id: agentID) else {
                 // The manager refused the spawn and removed its row.
                 throw APIError.unavailable("pool_full", "Pool `\(pool)` has no free slot and cannot grow; try again later.")
             }
-            switch record.status {
-            case .running: return record
+            switch current.status {
+            case .running: return current.view
             case .failed:
                 throw APIError(
                     status: .internalServerError, code: "spawn_failed",
-                    message: "The agent could not be started: \(record.failureReason ?? "unknown reason").")
-            case .terminated, .stopping: return record
+                    message: "The agent could not be started: \(current.failureReason ?? "unknown reason").")
+            case .terminated, .stopping: return current.view
             case .pending, .starting: break
             }
             if ContinuousClock.now >= deadline {
@@ -100,7 +144,7 @@ struct AgentLifecycle: Sendable {
     }
 
     /// Terminates an agent and returns it `terminated`; harmless to repeat.
-    func terminate(agentID: String) async throws -> AgentRecord {
+    func terminate(agentID: String) async throws -> AgentView {
         let started = ContinuousClock.now
         do {
             let record = try await terminateOnce(agentID: agentID)
@@ -122,22 +166,35 @@ struct AgentLifecycle: Sendable {
         (error as? APIError)?.code ?? "error"
     }
 
-    private func terminateOnce(agentID: String) async throws -> AgentRecord {
+    private func terminateOnce(agentID: String) async throws -> AgentView {
         await outcomes.beginInterest(agentID)
         defer { Task { await outcomes.endInterest(agentID) } }
         guard let record = try await store.markStopping(id: agentID) else {
             throw APIError.notFound("agent_not_found", "No agent with id `\(agentID)`.")
         }
-        if record.status.isFinal { return record }
-        guard let registry = registries[record.poolName] else { return record }
+        if record.status.isFinal { return record.view }
+        guard let registry = registries[record.poolName] else { return record.view }
         try await registry.publish(.terminateAgent(TerminateAgent(agentID: agentID)), on: .requests)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            _ = await outcomes.next(for: agentID, within: min(deadline - .now, Self.pollInterval))
-            if let current = try await store.fetch(id: agentID), current.status.isFinal { return current }
+            if case .stopped(let updatedAt?)? = await outcomes.next(for: agentID, within: min(deadline - .now, Self.pollInterval)) {
+                // The worker's `markTerminated` changed exactly these columns of `record`.
+                return Self.view(of: record, status: .terminated, processID: nil, updatedAt: updatedAt)
+            }
+            if let current = try await store.fetch(id: agentID), current.status.isFinal { return current.view }
         }
         throw APIError(
             status: .gatewayTimeout, code: "terminate_timeout",
             message: "The worker did not confirm the termination within \(timeout); it will still stop. Repeat the DELETE to check.")
+    }
+
+    /// `record` as the API shows it after a worker's write that it announced: the other
+    /// fields (name, pool, role, metadata, created_at) never change after the insert.
+    private static func view(of record: AgentRecord, status: AgentStatus, processID: String?, updatedAt: String) -> AgentView {
+        var view = record.view
+        view.status = status
+        view.processID = processID
+        view.updatedAt = updatedAt
+        return view
     }
 }

@@ -4,8 +4,8 @@ import Redis
 import ServiceLifecycle
 
 /// Listens on every pool's events channel and hands agent outcomes to waiting requests.
-/// It is only the fast path: handlers also read PostgreSQL, so a lost event costs latency,
-/// never a wrong answer.
+/// It is only the fast path: handlers read PostgreSQL when no event comes in time (or one
+/// does not say enough), so a lost event costs latency, never a wrong answer.
 struct OutcomeListener: Service {
     let subscriber: RedisSubscriber
     let outcomes: AgentOutcomes
@@ -37,8 +37,9 @@ struct OutcomeListener: Service {
                 continue
             }
             switch message {
-            case .agentStarted(let event): await outcomes.deliver(.started, for: event.agentID)
-            case .agentStopped(let event): await outcomes.deliver(.stopped, for: event.agentID)
+            case .agentStarted(let event):
+                await outcomes.deliver(.started(processID: event.processID, updatedAt: event.updatedAt), for: event.agentID)
+            case .agentStopped(let event): await outcomes.deliver(.stopped(updatedAt: event.updatedAt), for: event.agentID)
             case .agentFailed(let event):
                 await outcomes.deliver(.failed(reason: event.reason, refused: event.processID == nil), for: event.agentID)
             default: break

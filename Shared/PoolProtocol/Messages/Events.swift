@@ -11,15 +11,23 @@ public struct WorkerEvent: Sendable, Codable, Hashable {
 public struct AgentEvent: Sendable, Codable, Hashable {
     public var processID: String
     public var agentID: String
+    /// The `updated_at` (as `Timestamp.string` renders it) of the agent's row after the sender's
+    /// own write: `running` on `process_id` for `agent_started`, `terminated` without a worker
+    /// for `agent_stopped`. With it a gateway answers without reading the row again; absent
+    /// when the sender wrote nothing (a repeated announcement, an agent that should no longer
+    /// run), and then receivers read PostgreSQL.
+    public var updatedAt: String?
 
-    public init(processID: String, agentID: String) {
+    public init(processID: String, agentID: String, updatedAt: String? = nil) {
         self.processID = processID
         self.agentID = agentID
+        self.updatedAt = updatedAt
     }
 
     enum CodingKeys: String, CodingKey {
         case processID = "process_id"
         case agentID = "agent_id"
+        case updatedAt = "updated_at"
     }
 }
 

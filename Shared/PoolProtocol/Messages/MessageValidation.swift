@@ -21,6 +21,10 @@ enum MessageValidation {
         case .agentStarted(let body), .agentStopped(let body):
             try id(body.processID, "process_id")
             try id(body.agentID, "agent_id")
+            // A gateway may put it into an API answer as it is.
+            if let updatedAt = body.updatedAt, Timestamp.date(updatedAt) == nil {
+                throw MessageDecodingError("invalid field updated_at")
+            }
         case .agentFailed(let body):
             if let processID = body.processID { try id(processID, "process_id") }
             try id(body.agentID, "agent_id")
