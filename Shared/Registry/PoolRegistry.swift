@@ -67,16 +67,11 @@ public struct PoolRegistry: Sendable {
     /// Every registered worker of the pool, with its free-slot score.
     public func workers() async throws -> [WorkerSnapshot] {
         let members = try await redis.send("ZRANGE", RedisKeys.poolProcesses(pool), "0", "-1", "WITHSCORES")
-        let flat = members.array ?? []
-        var scores: [(String, Int)] = []
-        for index in stride(from: 0, to: flat.count - 1, by: 2) {
-            guard let id = flat[index].string else { continue }
-            scores.append((id, Int(Double(flat[index + 1].string ?? "0") ?? 0)))
-        }
+        let scores = WorkerReplies.scores(members)
         guard !scores.isEmpty else { return [] }
-        let hashes = try await redis.pipeline(scores.map { ["HGETALL", RedisKeys.process($0.0)] })
+        let hashes = try await redis.pipeline(scores.map { ["HGETALL", RedisKeys.process($0.processID)] })
         return zip(scores, hashes).compactMap { entry, reply in
-            WorkerSnapshot(pool: pool, processID: entry.0, freeSlots: entry.1, hash: RedisHash(reply))
+            WorkerReplies.worker(pool: pool, processID: entry.processID, freeSlots: entry.freeSlots, hash: reply)
         }
     }
 

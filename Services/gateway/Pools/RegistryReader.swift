@@ -7,6 +7,7 @@ import PoolConfig
 import PoolCore
 import PoolProtocol
 import Redis
+import Registry
 import ServiceSupport
 
 /// What the registry showed of one pool at one moment.
@@ -44,14 +45,14 @@ struct RegistryReader: Sendable {
                 ["HGET", RedisKeys.poolState(pool.name), "desired_workers"],
             ]
         }).map(Self.checked)
-        let scores = pools.indices.map { Self.scores(firsts[3 * $0]) }
+        let scores = pools.indices.map { WorkerReplies.scores(firsts[3 * $0]) }
         let processIDs = scores.flatMap { $0.map(\.processID) }
         let hashes = try await redis.pipeline(processIDs.map { ["HGETALL", RedisKeys.process($0)] }).map(Self.checked)
         let readAt = Date()
         var next = hashes.makeIterator()
         return pools.enumerated().map { index, pool in
             let workers = scores[index].compactMap { entry in
-                next.next().flatMap { Self.worker(pool: pool.name, processID: entry.processID, freeSlots: entry.freeSlots, hash: $0) }
+                next.next().flatMap { WorkerReplies.worker(pool: pool.name, processID: entry.processID, freeSlots: entry.freeSlots, hash: $0) }
             }
             return PoolReading(
                 definition: pool, workers: workers, agentCount: firsts[3 * index + 1].int ?? 0,
@@ -63,32 +64,5 @@ struct RegistryReader: Sendable {
     private static func checked(_ reply: RedisReply) throws -> RedisReply {
         if case .error(let message) = reply { throw RedisError(.server, message) }
         return reply
-    }
-
-    /// The members of a `ZRANGE … WITHSCORES` reply with their scores.
-    private static func scores(_ reply: RedisReply) -> [(processID: String, freeSlots: Int)] {
-        let flat = reply.array ?? []
-        return stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in
-            flat[index].string.map { ($0, Int(Double(flat[index + 1].string ?? "0") ?? 0)) }
-        }
-    }
-
-    /// A worker from its `HGETALL` reply, or nil when the hash is gone or unreadable (a worker
-    /// being removed at this very moment). The same reading as `PoolRegistry.workers()`.
-    private static func worker(pool: String, processID: String, freeSlots: Int, hash reply: RedisReply) -> WorkerSnapshot? {
-        let flat = reply.array ?? []
-        var hash: [String: String] = [:]
-        for index in stride(from: 0, to: flat.count - 1, by: 2) {
-            if let key = flat[index].string, let value = flat[index + 1].string { hash[key] = value }
-        }
-        guard let maxAgents = hash["max_agents"].flatMap(Int.init),
-              let startedAt = hash["started_at"].flatMap(Timestamp.date),
-              let lastHeartbeat = hash["last_heartbeat"].flatMap(Timestamp.date)
-        else { return nil }
-        return WorkerSnapshot(
-            processID: processID, poolName: pool, pid: hash["pid"].flatMap(Int.init) ?? 0, host: hash["host"] ?? "",
-            maxAgents: maxAgents, agentCount: hash["agent_count"].flatMap(Int.init) ?? 0, freeSlots: freeSlots,
-            status: hash["status"].flatMap(WorkerStatus.init(rawValue:)) ?? .draining,
-            startedAt: startedAt, lastHeartbeat: lastHeartbeat)
     }
 }
