@@ -47,8 +47,8 @@ struct AgentLifecycle: Sendable {
             role: pool.role, metadata: request.metadata ?? [:])
         let fingerprint = request.fingerprint
 
-        await outcomes.beginInterest(agentID)
-        defer { Task { await outcomes.endInterest(agentID) } }
+        outcomes.beginInterest(agentID)
+        defer { outcomes.endInterest(agentID) }
         switch try await store.insert(spec, idempotencyKey: idempotencyKey, requestHash: fingerprint) {
         case .created(let record):
             let receivers: Int
@@ -80,8 +80,8 @@ struct AgentLifecycle: Sendable {
                     message: "This Idempotency-Key was used with a different body in pool `\(pool.name)`.")
             }
             if first.status == .pending || first.status == .starting {
-                await outcomes.beginInterest(first.id)
-                defer { Task { await outcomes.endInterest(first.id) } }
+                outcomes.beginInterest(first.id)
+                defer { outcomes.endInterest(first.id) }
                 return try await awaitRunning(first, pool: pool.name)
             }
             return first.view
@@ -167,8 +167,8 @@ struct AgentLifecycle: Sendable {
     }
 
     private func terminateOnce(agentID: String) async throws -> AgentView {
-        await outcomes.beginInterest(agentID)
-        defer { Task { await outcomes.endInterest(agentID) } }
+        outcomes.beginInterest(agentID)
+        defer { outcomes.endInterest(agentID) }
         guard let record = try await store.markStopping(id: agentID) else {
             throw APIError.notFound("agent_not_found", "No agent with id `\(agentID)`.")
         }

@@ -38,10 +38,10 @@ struct OutcomeListener: Service {
             }
             switch message {
             case .agentStarted(let event):
-                await outcomes.deliver(.started(processID: event.processID, updatedAt: event.updatedAt), for: event.agentID)
-            case .agentStopped(let event): await outcomes.deliver(.stopped(updatedAt: event.updatedAt), for: event.agentID)
+                outcomes.deliver(.started(processID: event.processID, updatedAt: event.updatedAt), for: event.agentID)
+            case .agentStopped(let event): outcomes.deliver(.stopped(updatedAt: event.updatedAt), for: event.agentID)
             case .agentFailed(let event):
-                await outcomes.deliver(.failed(reason: event.reason, refused: event.processID == nil), for: event.agentID)
+                outcomes.deliver(.failed(reason: event.reason, refused: event.processID == nil), for: event.agentID)
             default: break
             }
         }
