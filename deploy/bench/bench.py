@@ -24,7 +24,7 @@ POOLS = {
     "seq_pool": "sequential spawn and terminate latency",
     "warm_pool": "warm bursts (its workers exist from the start)",
     "cold_pool": "cold bursts: grows from 1 to 20 workers",
-    "scale_pool": "autoscale: one slot per worker, so every spawn launches one",
+    "scale_pool_N": "autoscale: one slot per worker, so each of the first two spawns after the idle worker launches one",
     "mem_pool": "memory: one worker holding up to 1,000 agents",
     "fo_child": "failover of a manager's own child",
     "fo_ext": "failover of an externally started worker",
@@ -69,15 +69,7 @@ pools:
     heartbeat_interval: 0.5
     stale_after: 5
     idle_timeout: 1
-  - name: scale_pool        # {POOLS['scale_pool']}
-    role: scale
-    max_agents_per_process: 1
-    min_workers: 1
-    max_workers: {c['autoscale'] + 2}
-    heartbeat_interval: 0.5
-    stale_after: 5
-    idle_timeout: 1
-  - name: mem_pool          # {POOLS['mem_pool']}
+{scale_pools(c)}  - name: mem_pool          # {POOLS['mem_pool']}
     role: mem
     max_agents_per_process: 1000
     min_workers: 1
@@ -98,6 +90,24 @@ pools:
     heartbeat_interval: {FAILOVER_HEARTBEAT}
     stale_after: {FAILOVER_STALE}
 """
+
+
+def scale_pool_names(c):
+    """Two measured launches per pool: a pool's first two scale-ups are exact, later ones grow
+    geometrically and launch ahead, so a spawn would no longer wait for its own worker."""
+    return [f"scale_pool_{index}" for index in range((c["autoscale"] + 1) // 2)]
+
+
+def scale_pools(c):
+    return "".join(f"""  - name: {name}      # {POOLS['scale_pool_N']}
+    role: scale
+    max_agents_per_process: 1
+    min_workers: 1
+    max_workers: 3
+    heartbeat_interval: 0.5
+    stale_after: 5
+    idle_timeout: 1
+""" for name in scale_pool_names(c))
 
 
 def secrets(stack):
@@ -193,7 +203,7 @@ def run(args):
             gw, "cold_pool", c["cold_slots"] * c["cold_workers"], c["levels"], 1, log, stack)
 
     def autoscale():
-        results["autoscale"] = measure.autoscale(gw, "scale_pool", c["autoscale"])
+        results["autoscale"] = measure.autoscale(gw, scale_pool_names(c), launches_per_pool=2)
 
     def memory():
         results["memory"] = measure.memory(gw, "mem_pool", c["memory"], log)

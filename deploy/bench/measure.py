@@ -144,19 +144,23 @@ def bursts(gw, pool, count, levels, idle_workers, log, stack):
     return results, terminations, per_op
 
 
-def autoscale(gw, pool, count):
-    """Pool with one slot per worker and one idle worker: the first spawn takes it, each of the
-    next `count` needs a new worker. Returns the latencies of those."""
-    wait_for_workers(gw, pool, 1)
-    _, first = spawn_sequentially(gw, pool, 1)
-    latencies, agents = [], []
-    for _ in range(count):
-        time.sleep(0.2)  # let the previous worker finish starting up
-        lat, spawned = spawn_sequentially(gw, pool, 1)
-        latencies += lat
-        agents += spawned
-    launched = len(workers(gw, pool)) - 1
-    terminate_all(gw, [a["agent_id"] for a in first + agents])
+def autoscale(gw, pools, launches_per_pool):
+    """Pools with one slot per worker and one idle worker each: the first spawn takes it, each
+    of the next `launches_per_pool` needs a new worker (a pool's first scale-ups launch exactly
+    what is missing; later ones grow geometrically and launch ahead, which would hide the
+    launch). Returns the latencies of the spawns that waited for a launch."""
+    latencies, agents, launched = [], [], 0
+    for pool in pools:
+        wait_for_workers(gw, pool, 1)
+        _, first = spawn_sequentially(gw, pool, 1)
+        agents += first
+        for _ in range(launches_per_pool):
+            time.sleep(0.2)  # let the previous worker finish starting up
+            lat, spawned = spawn_sequentially(gw, pool, 1)
+            latencies += lat
+            agents += spawned
+        launched += len(workers(gw, pool)) - 1
+    terminate_all(gw, [a["agent_id"] for a in agents])
     return {**summary(latencies), "workers_launched": launched}
 
 
