@@ -33,6 +33,12 @@ public struct PostgresMigrator: Sendable {
                 code: .configuration, message: "Two migrations share version \(next.version).")
         }
 
+        // The common case, a database already up to date, costs one statement and no lock:
+        // every worker checks at start, and a worker's start-up is on the autoscale path.
+        if let recorded = try await recordedVersions(), ordered.allSatisfy({ recorded.contains($0.version) }) {
+            return []
+        }
+
         let recorded = try await client.withTransaction { connection in
             try Self.lock(connection)
             // Under the lock, so two starters never race on creating the table.
@@ -86,6 +92,16 @@ public struct PostgresMigrator: Sendable {
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                 [migration.version, migration.name])
             return true
+        }
+    }
+
+    /// The versions recorded so far, or nil when `schema_migrations` does not exist yet.
+    private func recordedVersions() async throws -> Set<Int>? {
+        do {
+            let rows = try await client.query("SELECT version FROM schema_migrations").rows
+            return try Set(rows.map { try $0.decode("version", as: Int.self) })
+        } catch let error as PostgresError where error.sqlState == "42P01" {  // undefined_table
+            return nil
         }
     }
 

@@ -55,6 +55,25 @@ struct PostgresMigratorTests {
         }
     }
 
+    @Test("a migration added later is applied after the up-to-date check; the recorded ones are not run again")
+    func laterMigration() async throws {
+        let table = TestDatabase.uniqueTable("later")
+        let base = Int.random(in: 1_000_000...2_000_000_000)
+        let first = PostgresMigration(version: base, name: "create", sql: "CREATE TABLE \(table) (note text NOT NULL);")
+        let second = PostgresMigration(version: base + 1, name: "insert", sql: "INSERT INTO \(table) VALUES ('later');")
+        try await TestDatabase.withClient { client in
+            let migrator = PostgresMigrator(client: client, logger: TestDatabase.logger)
+            #expect(try await migrator.apply([first]) == [base])
+            #expect(try await migrator.apply([first]).isEmpty)
+            #expect(try await migrator.apply([first, second]) == [base + 1])
+            #expect(try await migrator.apply([first, second]).isEmpty)
+            let rows = try await client.query("SELECT note FROM \(table)")
+            #expect(try rows.rows.map { try $0.decode("note", as: String.self) } == ["later"])
+            try await client.query("DROP TABLE \(table)")
+            try await client.query("DELETE FROM schema_migrations WHERE version BETWEEN $1 AND $2", [base, base + 1])
+        }
+    }
+
     @Test("a failing migration is rolled back and not recorded")
     func failingMigration() async throws {
         let table = TestDatabase.uniqueTable("failing")
