@@ -52,7 +52,8 @@ struct AgentWriteBatches: Sendable {
     var counts: AgentWriteCounts {
         AgentWriteCounts(
             running: running.statements, terminated: terminated.statements,
-            stopping: stopping.statements, inserts: inserts.statements)
+            stopping: stopping.statements, inserts: inserts.statements,
+            waiting: running.waiting + terminated.waiting + stopping.waiting + inserts.waiting)
     }
 
     /// `id` in canonical lowercase form, or nil when it is not a UUID in the usual form (such
@@ -160,8 +161,8 @@ struct AgentWriteBatches: Sendable {
     }
 }
 
-/// How many statements `AgentStore`'s batched writes sent so far, by kind; under
-/// concurrency they are fewer than the calls.
+/// How many statements `AgentStore`'s batched writes sent so far, by kind (under
+/// concurrency they are fewer than the calls), and how many writes wait now.
 public struct AgentWriteCounts: Sendable, Hashable {
     /// `markRunning` statements.
     public var running: Int
@@ -171,4 +172,6 @@ public struct AgentWriteCounts: Sendable, Hashable {
     public var stopping: Int
     /// `insert` statements for spawns without an idempotency key.
     public var inserts: Int
+    /// Writes of any kind waiting for their batch to go out now.
+    public var waiting: Int
 }

@@ -57,6 +57,9 @@ public final class WriteCoalescer<Input: Sendable, Output: Sendable>: Sendable {
     /// How many batches (statements, one per batch) went out so far.
     public var statements: Int { state.withLock { $0.statements } }
 
+    /// How many writes wait for their batch to go out.
+    public var waiting: Int { state.withLock { $0.pending.count } }
+
     /// Writes `input` in the next batch and returns its own output. A caller cancelled while
     /// its write still waits is taken out of the batch and gets `.cancelled`; once the batch
     /// went out, the caller gets its result.
