@@ -27,8 +27,8 @@ import Testing
         return try await results.value
     }
 
-    static func withStore(_ body: (AgentStore, PostgresClient, String) async throws -> Void) async throws {
-        try await TestDatabase.withClient(poolSize: 1) { client in
+    static func withStore(poolSize: Int = 1, _ body: (AgentStore, PostgresClient, String) async throws -> Void) async throws {
+        try await TestDatabase.withClient(poolSize: poolSize) { client in
             _ = try await PostgresMigrator(client: client, logger: TestDatabase.logger).apply(AgentSchema.migrations)
             let pool = "batchtest_\(UUID().uuidString.prefix(8).lowercased())"
             do {
@@ -113,6 +113,31 @@ import Testing
             // The calls all waited for the one connection, so each kind took one statement.
             #expect(after.inserts - before.inserts == 1 && after.stopping - before.stopping == 1)
             #expect(after.running - before.running == 1 && after.terminated - before.terminated == 1)
+        }
+    }
+
+    @Test("with three free connections, 50 concurrent spawns each get their own running row")
+    func freeConnectionsStillAnswerEachCaller() async throws {
+        try await Self.withStore(poolSize: 3) { store, _, pool in
+            let before = store.batchedStatements
+            let results = try await withThrowingTaskGroup(of: (String, String, Date?).self) { group in
+                for index in 0..<Self.count {
+                    group.addTask {
+                        let spec = AgentSpec(agentID: Identifier.make(), name: "free \(index)", poolName: pool, role: "developer", metadata: [:])
+                        _ = try await store.insert(spec, idempotencyKey: nil, requestHash: nil)
+                        let processID = Identifier.make()
+                        return (spec.agentID, processID, try await store.markRunning(id: spec.agentID, processID: processID))
+                    }
+                }
+                return try await group.reduce(into: [(String, String, Date?)]()) { $0.append($1) }
+            }
+            let after = store.batchedStatements
+            print("AgentStore with 3 free connections: \(Self.count) concurrent spawns -> \(after.inserts - before.inserts) inserts, \(after.running - before.running) markRunning statement(s)")
+            #expect(results.count == Self.count)
+            for (agentID, processID, updatedAt) in results {
+                let row = try #require(try await store.fetch(id: agentID))
+                #expect(row.status == .running && row.processID == processID && row.updatedAt == updatedAt)
+            }
         }
     }
 
