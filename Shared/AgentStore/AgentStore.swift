@@ -36,7 +36,8 @@ public struct AgentStore: Sendable {
            !metadata.contains("\\u0000")
         {
             // Without a key there is no conflict to resolve: the insert may share a statement.
-            // (Text PostgreSQL refuses takes the single-row path, so it fails only its caller.)
+            // Text that PostgreSQL would refuse (NUL) takes the single-row path, so that it
+            // fails only its own caller, never a whole batch.
             let row = AgentWriteBatches.NewRow(
                 id: id, name: spec.name, poolName: spec.poolName, role: spec.role, metadata: spec.metadata,
                 requestHash: requestHash)
