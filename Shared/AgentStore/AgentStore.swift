@@ -9,25 +9,42 @@ import PoolProtocol
 /// The `agents` table: the desired state of every agent, the source of truth that
 /// reconciliation restores the registry from. Every statement is one parameterized
 /// `PQexecParams` call, so it works through PgBouncer in transaction pooling mode.
+///
+/// The writes of every spawn and termination (`insert` without an idempotency key,
+/// `markRunning`, `markStopping`, `markTerminated`) are batched under concurrency: calls that
+/// wait for a connection share one statement (see `AgentWriteBatches`), each still committed
+/// before it returns and each answered with its own row.
 public struct AgentStore: Sendable {
     public let client: PostgresClient
+    private let batches: AgentWriteBatches
 
     public init(client: PostgresClient) {
         self.client = client
+        self.batches = AgentWriteBatches(client: client)
     }
+
+    /// How many statements the batched writes sent so far (fewer than calls under load).
+    public var batchedStatements: AgentWriteCounts { batches.counts }
 
     /// Records a new agent that should run (status `pending`). When `idempotencyKey` is
     /// already taken in the pool, nothing is inserted and the first request's row is
     /// returned instead.
     public func insert(_ spec: AgentSpec, idempotencyKey: String?, requestHash: String?) async throws -> InsertOutcome {
+        let metadata = try Self.json(spec.metadata)
+        if idempotencyKey == nil, let id = AgentWriteBatches.canonical(spec.agentID),
+           ![spec.name, spec.poolName, spec.role, requestHash ?? ""].contains(where: { $0.contains("\u{0}") }),
+           !metadata.contains("\\u0000")
+        {
+            // Without a key there is no conflict to resolve: the insert may share a statement.
+            // Text that PostgreSQL would refuse (NUL) takes the single-row path, so that it
+            // fails only its own caller, never a whole batch.
+            let row = AgentWriteBatches.NewRow(
+                id: id, name: spec.name, poolName: spec.poolName, role: spec.role, metadata: spec.metadata,
+                requestHash: requestHash)
+            return .created(try await batches.inserts.submit(row))
+        }
         let inserted = try await client.query(
-            """
-            INSERT INTO agents (id, name, pool_name, role, metadata, desired_state, status, idempotency_key, request_hash)
-            VALUES ($1::uuid, $2, $3, $4, $5::jsonb, 'running', 'pending', $6, $7)
-            ON CONFLICT (pool_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-            RETURNING \(AgentRecord.columns)
-            """,
-            [spec.agentID, spec.name, spec.poolName, spec.role, try Self.json(spec.metadata), idempotencyKey, requestHash])
+            Self.insertSQL, [spec.agentID, spec.name, spec.poolName, spec.role, metadata, idempotencyKey, requestHash])
         if let row = inserted.rows.first { return .created(try AgentRecord(row: row)) }
         guard let idempotencyKey else { throw AgentStoreError(message: "insert returned no row") }
         let existing = try await client.query(
@@ -69,29 +86,18 @@ public struct AgentStore: Sendable {
     /// A worker records that the agent runs on it. Returns false (and changes nothing) when
     /// the agent should no longer run, so a late start never revives a terminated agent.
     public func markRunning(id: String, processID: String) async throws -> Date? {
-        let result = try await client.query(
-            """
-            UPDATE agents SET status = 'running', process_id = $2::uuid, failure_reason = NULL, updated_at = now()
-            WHERE id = $1::uuid AND desired_state = 'running'
-            RETURNING updated_at
-            """,
-            [id, processID])
+        if let id = AgentWriteBatches.canonical(id), let processID = AgentWriteBatches.canonical(processID) {
+            return try await batches.running.submit(AgentWriteBatches.Running(id: id, processID: processID))
+        }
+        let result = try await client.query(Self.markRunningSQL, [id, processID])
         return try result.rows.first.map { try $0.decode("updated_at") }
     }
 
     /// Termination was asked for: the agent should not run any more. Returns the row as it
     /// is now (unchanged when it had already ended), or nil for an unknown id.
     public func markStopping(id: String) async throws -> AgentRecord? {
-        let result = try await client.query(
-            """
-            UPDATE agents SET desired_state = 'terminated',
-                status = CASE WHEN status IN ('terminated', 'failed') THEN status
-                              WHEN process_id IS NULL THEN 'terminated' ELSE 'stopping' END,
-                updated_at = now()
-            WHERE id = $1::uuid
-            RETURNING \(AgentRecord.columns)
-            """,
-            [id])
+        if let id = AgentWriteBatches.canonical(id) { return try await batches.stopping.submit(id) }
+        let result = try await client.query(Self.markStoppingSQL(where: "id = $1::uuid"), [id])
         return try result.rows.first.map(AgentRecord.init(row:))
     }
 
@@ -100,13 +106,8 @@ public struct AgentStore: Sendable {
     /// must not make the row differ from what the DELETE answered.
     @discardableResult
     public func markTerminated(id: String) async throws -> Date? {
-        let result = try await client.query(
-            """
-            UPDATE agents SET desired_state = 'terminated', status = 'terminated', process_id = NULL, updated_at = now()
-            WHERE id = $1::uuid AND status NOT IN ('failed', 'terminated')
-            RETURNING updated_at
-            """,
-            [id])
+        if let id = AgentWriteBatches.canonical(id) { return try await batches.terminated.submit(id) }
+        let result = try await client.query(Self.markTerminatedSQL, [id])
         return try result.rows.first.map { try $0.decode("updated_at") }
     }
 
@@ -139,8 +140,44 @@ public struct AgentStore: Sendable {
             "DELETE FROM agents WHERE id = $1::uuid AND status IN ('pending', 'starting') AND process_id IS NULL", [id])
     }
 
-    private static func json(_ object: JSONObject) throws -> String {
+    static func json(_ object: JSONObject) throws -> String {
         String(decoding: try JSONEncoder().encode(object), as: UTF8.self)
+    }
+}
+
+extension AgentStore {
+    /// One new row; `$6` is the idempotency key, `$7` the request hash.
+    static let insertSQL = """
+        INSERT INTO agents (id, name, pool_name, role, metadata, desired_state, status, idempotency_key, request_hash)
+        VALUES ($1::uuid, $2, $3, $4, $5::jsonb, 'running', 'pending', $6, $7)
+        ON CONFLICT (pool_name, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING \(AgentRecord.columns)
+        """
+
+    /// `$1` the agent, `$2` the worker's process id.
+    static let markRunningSQL = """
+        UPDATE agents SET status = 'running', process_id = $2::uuid, failure_reason = NULL, updated_at = now()
+        WHERE id = $1::uuid AND desired_state = 'running'
+        RETURNING updated_at
+        """
+
+    /// `$1` the agent.
+    static let markTerminatedSQL = """
+        UPDATE agents SET desired_state = 'terminated', status = 'terminated', process_id = NULL, updated_at = now()
+        WHERE id = $1::uuid AND status NOT IN ('failed', 'terminated')
+        RETURNING updated_at
+        """
+
+    /// The rows `condition` picks (one id, or an array of them) stop.
+    static func markStoppingSQL(where condition: String) -> String {
+        """
+        UPDATE agents SET desired_state = 'terminated',
+            status = CASE WHEN status IN ('terminated', 'failed') THEN status
+                          WHEN process_id IS NULL THEN 'terminated' ELSE 'stopping' END,
+            updated_at = now()
+        WHERE \(condition)
+        RETURNING \(AgentRecord.columns)
+        """
     }
 }
 
