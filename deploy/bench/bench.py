@@ -156,7 +156,7 @@ def run(args):
     keys = secrets(stack)
     key = os.environ.get("API_KEYS", keys.get("API_KEYS", "")).split(",")[0]
     gw = Gateway(args.port, key)
-    results = {"meta": {"quick": args.quick, "pools": len(POOLS), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    results = {"meta": {"quick": args.quick, "pools": len(POOLS) - 1 + len(scale_pool_names(counts(args.quick))), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                         "host": platform.node(), "nproc": os.cpu_count(), "cpu": cpu_model(),
                         "memory_gib": os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30},
                "errors": {}}
