@@ -12,6 +12,8 @@ import Darwin
 ///
 /// Call ``run()`` once (e.g. from a service) and consume ``events`` from one task.
 /// The stream is unbounded: a consumer that falls behind uses memory, not message loss.
+/// A consumer whose handling never blocks may instead pass `onEvent`, which runs on the
+/// subscriber's thread: each message then costs no hand-off to a task.
 public final class RedisSubscriber: Sendable {
     private let configuration: RedisConfiguration
     private let channels: [String]
@@ -19,12 +21,19 @@ public final class RedisSubscriber: Sendable {
     private let logger: Logger
     private let stream: AsyncStream<RedisSubscriberEvent>
     private let continuation: AsyncStream<RedisSubscriberEvent>.Continuation
+    private let onEvent: (@Sendable (RedisSubscriberEvent) -> Void)?
 
     /// Prepares a subscriber for exact `channels` and glob `patterns`; nothing connects yet.
-    public init(configuration: RedisConfiguration, channels: [String], patterns: [String] = [], logger: Logger) {
+    /// With `onEvent`, events go to it, called on the subscriber's thread (so it must return
+    /// quickly and never block), and ``events`` stays empty.
+    public init(
+        configuration: RedisConfiguration, channels: [String], patterns: [String] = [], logger: Logger,
+        onEvent: (@Sendable (RedisSubscriberEvent) -> Void)? = nil
+    ) {
         self.configuration = configuration
         self.channels = channels
         self.patterns = patterns
+        self.onEvent = onEvent
         var logger = logger
         logger[metadataKey: "redis"] = "\(configuration.redactedDescription)"
         self.logger = logger
@@ -100,15 +109,19 @@ public final class RedisSubscriber: Sendable {
         do {
             try subscribe(on: connection)
             end.subscribed = true
-            continuation.yield(.subscribed)
+            emit(.subscribed)
             if reconnecting { logger.info("Redis subscription re-established") }
             while true {
-                if let event = try Self.event(from: connection.readReply()) { continuation.yield(event) }
+                if let event = try Self.event(from: connection.readReply()) { emit(event) }
             }
         } catch {
             end.error = error
         }
         return end
+    }
+
+    private func emit(_ event: RedisSubscriberEvent) {
+        if let onEvent { onEvent(event) } else { continuation.yield(event) }
     }
 
     /// Sends SUBSCRIBE and PSUBSCRIBE in one round trip and waits for every confirmation

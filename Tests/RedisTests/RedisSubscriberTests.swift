@@ -1,4 +1,5 @@
 import Redis
+import Synchronization
 import Testing
 
 /// Collects a subscriber's events from a background task, so tests can wait with deadlines.
@@ -47,6 +48,27 @@ struct RedisSubscriberTests {
             ]
             #expect(await eventually { await log.events.count >= expected.count })
             #expect(await log.events == expected)
+        }
+    }
+
+    @Test func onEventGetsEveryEventOnTheSubscriberThreadAndTheStreamNone() async throws {
+        let prefix = TestRedis.uniquePrefix("pubsub-handler")
+        try await TestRedis.withClient(prefix: prefix) { client in
+            let received = Mutex<[RedisSubscriberEvent]>([])
+            let subscriber = RedisSubscriber(
+                configuration: try TestRedis.configuration(), channels: ["\(prefix):a"], logger: TestRedis.logger,
+                onEvent: { event in received.withLock { $0.append(event) } })
+            let streamed = EventLog.consuming(subscriber)
+            let running = Task { await subscriber.run() }
+            defer { running.cancel() }
+            #expect(await eventually { received.withLock { $0.count } == 1 })
+
+            for index in 0..<3 { _ = try await client.send("PUBLISH", "\(prefix):a", "line \(index)") }
+            let expected: [RedisSubscriberEvent] =
+                [.subscribed] + (0..<3).map { .message(channel: "\(prefix):a", payload: Array("line \($0)".utf8)) }
+            #expect(await eventually { received.withLock { $0.count } >= expected.count })
+            #expect(received.withLock { $0 } == expected)
+            #expect(await streamed.events.isEmpty)
         }
     }
 
