@@ -48,10 +48,10 @@ let package = Package(
         // Thin Swift clients that own the C handles.
         .target(name: "URLCoding", path: "Shared/URLCoding", swiftSettings: strictSettings),
         .target(
-            name: "Redis", dependencies: ["CHiredis", "URLCoding", nioPosix, logging],
+            name: "Redis", dependencies: ["CHiredis", "URLCoding", nioPosix, logging, metrics],
             path: "Shared/Redis", swiftSettings: strictSettings),
         .target(
-            name: "Postgres", dependencies: ["CLibPQ", "URLCoding", nioPosix, logging],
+            name: "Postgres", dependencies: ["CLibPQ", "URLCoding", nioPosix, logging, metrics],
             path: "Shared/Postgres", swiftSettings: strictSettings),
         .target(
             name: "YAML", dependencies: ["CYAML"],

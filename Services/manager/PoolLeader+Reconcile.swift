@@ -48,6 +48,8 @@ extension PoolLeader {
             let clock = ContinuousClock.now
             inFlight = inFlight.filter { $0.value.deadline > clock }
             let shouldRun = try await store.shouldRun(pool: definition.name).filter { $0.status != .failed }
+            metrics.recordAgents(shouldRun)
+            metrics.heartbeatAge.record(workers.map { now.timeIntervalSince($0.lastHeartbeat) }.max() ?? 0)
             let specs = Dictionary(shouldRun.map { ($0.id, $0.spec) }, uniquingKeysWith: { first, _ in first })
             let plan = ReconcilePlan.make(
                 shouldRun: Set(specs.keys), placed: placed,

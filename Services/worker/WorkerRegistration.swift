@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Logging
+import Metrics
 import PoolProtocol
 import Registry
 
@@ -10,6 +16,9 @@ actor WorkerRegistration {
     private let registry: PoolRegistry
     private let host: AgentHost
     private let logger: Logger
+    /// When the last heartbeat reached the registry (Unix seconds): its age is
+    /// `time() - agentpool_worker_last_heartbeat_timestamp_seconds` in PromQL.
+    private let lastHeartbeat = Gauge(label: "agentpool_worker_last_heartbeat_timestamp_seconds")
     private(set) var isRegistered = false
 
     init(identity: WorkerIdentity, registry: PoolRegistry, host: AgentHost, logger: Logger) {
@@ -40,6 +49,7 @@ actor WorkerRegistration {
             // the registry dropped.
             let hosted = await host.hostedSnapshot()
             if let attributed = try await registry.heartbeat(processID: identity.processID) {
+                lastHeartbeat.record(Date().timeIntervalSince1970)
                 await host.stopUnattributed(hosted, attributed: attributed)
                 return
             }
@@ -56,6 +66,7 @@ actor WorkerRegistration {
         do {
             try await registry.register(identity)
             isRegistered = true
+            lastHeartbeat.record(Date().timeIntervalSince1970)  // registering writes the first heartbeat
             try await registry.publish(.workerRegistered(WorkerEvent(processID: identity.processID)), on: .events)
             logger.info("Worker registered", metadata: ["max_agents": "\(identity.maxAgents)", "pid": "\(identity.pid)"])
         } catch {

@@ -45,6 +45,14 @@ public final class PostgresClient: Sendable {
     /// `body` may block (it runs libpq calls) and must not keep the connection. A transaction
     /// that `body` leaves open is rolled back before the connection is reused.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        do {
+            return try await lend(body)
+        } catch let error as PostgresError {
+            throw error.counted()
+        }
+    }
+
+    private func lend<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         let lease = try await pool.acquire()
         let started = Locked(false)
         do {

@@ -37,7 +37,7 @@ public final class RedisClient: Sendable {
         let reply = try await pool.withConnection { connection throws(RedisError) in
             try connection.command(arguments)
         }
-        if case .error(let message) = reply { throw RedisError(.server, message) }
+        if case .error(let message) = reply { throw RedisError(.server, message).counted() }
         return reply
     }
 
@@ -82,7 +82,7 @@ public final class RedisClient: Sendable {
             return (reply, hash)
         }
         if loaded != known { scriptHashes.withLock { $0[script] = loaded } }
-        if case .error(let message) = reply { throw RedisError(.server, message) }
+        if case .error(let message) = reply { throw RedisError(.server, message).counted() }
         return reply
     }
 

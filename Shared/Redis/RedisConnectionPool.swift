@@ -62,6 +62,16 @@ final class RedisConnectionPool: Sendable {
     func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
     ) async throws(RedisError) -> T {
+        do {
+            return try await lend(body)
+        } catch {
+            throw error.counted()
+        }
+    }
+
+    private func lend<T: Sendable>(
+        _ body: @escaping @Sendable (RedisConnection) throws(RedisError) -> T
+    ) async throws(RedisError) -> T {
         let slot = try await acquire()
         let configuration = configuration
         let outcome: (Result<T, RedisError>, Report)

@@ -61,6 +61,7 @@ public final class RedisSubscriber: Sendable {
                 guard let end = try? await thread.runIfActive({ self.session(socket, reconnecting: reconnecting) }),
                     !Task.isCancelled
                 else { break }
+                _ = end.error.counted()
                 if end.subscribed { backoff.reset() }
                 let delay = backoff.nextDelay()
                 let metadata: Logger.Metadata = ["error": "\(end.error)", "retry_in": "\(Backoff.format(delay))"]

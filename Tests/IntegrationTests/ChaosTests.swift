@@ -65,6 +65,8 @@ import Testing
             let down = try await stack.spawn()
             #expect(down.status == 503, "\(down.text)")
             #expect(try await stack.http.get("/readyz").status == 503)
+            let samples = try #require(MetricsTests.parse(try await stack.http.get("/metrics").text))
+            #expect(MetricsTests.total(samples, "agentpool_postgres_errors_total", containing: "kind=\"connection\"") >= 1)
 
             // PgBouncer refuses root, so it runs as postgres; readiness below shows it is back.
             // python3 clears the inherited signal mask first, so that the new PgBouncer stops on

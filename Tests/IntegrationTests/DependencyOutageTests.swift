@@ -28,6 +28,9 @@ import Testing
             // recorded the agent before Redis failed it: the refused spawn still leaves no row.
             let rows = try await stack.postgres.query("SELECT count(*) AS n FROM agents WHERE pool_name = $1", [stack.pools[0]])
             #expect(rows.rows.first?["n"] == "5")
+            // The outage shows in the gateway's metrics.
+            let samples = try #require(MetricsTests.parse(try await stack.http.get("/metrics").text))
+            #expect(MetricsTests.total(samples, "agentpool_redis_errors_total") >= 1)
 
             try await redis.start()
             let started = ContinuousClock.now

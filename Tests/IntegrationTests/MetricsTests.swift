@@ -56,6 +56,7 @@ import Testing
             try await Poll.until("the manager to publish its gauges", timeout: .seconds(10)) {
                 let samples = Self.parse(try await managerMetrics.get("/metrics").text) ?? [:]
                 return Self.total(samples, "agentpool_placed_agents", containing: pool) == 3
+                    && Self.total(samples, "agentpool_agents", containing: "status=\"running\"") == 3
             }
 
             let gatewayReply = try await stack.http.get("/metrics")
@@ -70,6 +71,11 @@ import Testing
             #expect(Self.total(manager, "agentpool_workers", containing: pool) == 1)
             #expect(Self.total(manager, "agentpool_desired_workers", containing: pool) == 1)
             #expect(Self.total(manager, "agentpool_free_slots", containing: pool) == 7)
+            #expect(Self.total(manager, "agentpool_agents", containing: "status=\"running\"") == 3)
+            #expect(Self.total(manager, "agentpool_agents", containing: "status=\"pending\"") == 0)
+            let heartbeatAge = Self.total(manager, "agentpool_heartbeat_age_seconds", containing: pool)
+            #expect(manager.keys.contains { $0.hasPrefix("agentpool_heartbeat_age_seconds") })
+            #expect(heartbeatAge >= 0 && heartbeatAge < 60, "heartbeat age \(heartbeatAge) s")
 
             let workerReply = try await workerMetrics.get("/metrics")
             #expect(workerReply.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
@@ -80,6 +86,8 @@ import Testing
             #expect(wrongMethod.headers["allow"] == "GET, HEAD")
 
             let workerSamples = try #require(Self.parse(workerReply.text))
+            let lastHeartbeat = Self.total(workerSamples, "agentpool_worker_last_heartbeat_timestamp_seconds")
+            #expect(abs(lastHeartbeat - Date().timeIntervalSince1970) < 120, "last heartbeat at \(lastHeartbeat)")
             #expect(Self.total(workerSamples, "agentpool_worker_hosted_agents") == 3)
             #expect(Self.total(workerSamples, "agentpool_worker_agent_starts_total") == 3)
             withExtendedLifetime(worker) {}
