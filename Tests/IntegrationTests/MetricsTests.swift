@@ -90,6 +90,21 @@ import Testing
             #expect(abs(lastHeartbeat - Date().timeIntervalSince1970) < 120, "last heartbeat at \(lastHeartbeat)")
             #expect(Self.total(workerSamples, "agentpool_worker_hosted_agents") == 3)
             #expect(Self.total(workerSamples, "agentpool_worker_agent_starts_total") == 3)
+
+            // The reference parser accepts all three and finds the families that moved.
+            let texts = [
+                ("gateway", try await stack.http.get("/metrics").text),
+                ("manager", try await managerMetrics.get("/metrics").text),
+                ("worker", try await workerMetrics.get("/metrics").text),
+            ]
+            var families: [String: [String: (type: String, samples: Int)]] = [:]
+            for (service, text) in texts { families[service] = try PrometheusParser.families(in: text) }
+            #expect(families["gateway"]?["agentpool_spawn_duration_seconds"]?.type == "histogram")
+            #expect(families["gateway"]?["hb_requests"]?.type == "counter")
+            #expect(families["manager"]?["agentpool_placements"]?.type == "counter")
+            #expect(families["manager"]?["agentpool_agents"]?.type == "gauge")
+            #expect(families["worker"]?["agentpool_worker_hosted_agents"]?.type == "gauge")
+            print("prometheus_client families: " + texts.map { "\($0.0) \(families[$0.0]?.count ?? 0)" }.joined(separator: ", "))
             withExtendedLifetime(worker) {}
         }
     }
