@@ -105,76 +105,60 @@ public final class WriteCoalescer<Input: Sendable, Output: Sendable>: Sendable {
     /// Sends the leader's write with whatever joined it while it waited for a connection,
     /// on the leader's own task.
     private func lead(_ input: Input, key: String) async throws -> Output {
+        guard let output = try await send(leader: (input, key)) else {
+            throw PostgresError(code: .decoding, message: "A batch gave no result for its first write.")
+        }
+        return output
+    }
+
+    /// Sends the writes left over from a batch in a task of its own, so that no caller's
+    /// cancellation stops a batch others joined.
+    private func startBatch() {
+        Task { _ = try? await self.send(leader: nil) }
+    }
+
+    /// Waits for a connection, takes the waiting writes (after the leader's own, if any) and
+    /// writes them as one batch; answers the joined writes and returns the leader's output.
+    private func send(leader: (input: Input, key: String)?) async throws -> Output? {
         let progress = Locked(Progress.waiting)
         do {
-            return try await client.withConnection { [self] connection in
-                let others = take(besides: key)
-                progress.withLock { $0 = .taken(others) }
-                let outputs = try run(connection, [input] + others.map(\.input))
-                guard outputs.count == others.count + 1 else {
-                    throw PostgresError(code: .decoding, message: "A batch of \(others.count + 1) writes gave \(outputs.count) results.")
+            return try await client.withConnection { [self] connection -> Output? in
+                let joined = take(besides: leader?.key)
+                progress.withLock { $0 = .taken(joined) }
+                let inputs = (leader.map { [$0.input] } ?? []) + joined.map(\.input)
+                guard !inputs.isEmpty else { return nil }
+                let outputs = try run(connection, inputs)
+                guard outputs.count == inputs.count else {
+                    throw PostgresError(code: .decoding, message: "A batch of \(inputs.count) writes gave \(outputs.count) results.")
                 }
                 progress.withLock { $0 = .answered }
-                for (pending, output) in zip(others, outputs.dropFirst()) { pending.continuation.resume(returning: output) }
-                return outputs[0]
+                let joinedOutputs = outputs.dropFirst(leader == nil ? 0 : 1)
+                for (pending, output) in zip(joined, joinedOutputs) { pending.continuation.resume(returning: output) }
+                return leader == nil ? nil : outputs[0]
             }
         } catch {
-            let stage = progress.withLock { $0 }
-            if case .waiting = stage { state.withLock { $0.waitingLeaders -= 1 } }
-            switch stage {
-            case .taken(let others):
+            switch progress.withLock({ $0 }) {
+            case .taken(let joined):
                 // The batch failed: the writes that joined it share the error.
-                for pending in others { pending.continuation.resume(throwing: error) }
+                for pending in joined { pending.continuation.resume(throwing: error) }
             case .answered:
                 break
-            case .waiting where (error as? PostgresError)?.code == .cancelled:
-                // Only the leader was cancelled while waiting: the writes that joined it go on.
-                let orphaned = state.withLock { state -> Bool in
-                    state.isGathering = !state.pending.isEmpty
-                    return state.isGathering
-                }
-                if orphaned { startBatch() }
             case .waiting:
-                // No connection (the client closed, or connects fail): every waiting write
-                // would fail the same way.
-                failWaiting(with: error)
+                if leader != nil { state.withLock { $0.waitingLeaders -= 1 } }
+                if leader != nil, (error as? PostgresError)?.code == .cancelled {
+                    // Only the leader was cancelled while waiting: the writes that joined it go on.
+                    let orphaned = state.withLock { state -> Bool in
+                        state.isGathering = !state.pending.isEmpty
+                        return state.isGathering
+                    }
+                    if orphaned { startBatch() }
+                } else {
+                    // No connection (the client closed, or connects fail): every waiting write
+                    // would fail the same way.
+                    failWaiting(with: error)
+                }
             }
             throw error
-        }
-    }
-
-    /// Waits for a connection in a task of its own, so that no caller's cancellation stops
-    /// a batch others joined.
-    private func startBatch() {
-        Task { await self.sendBatch() }
-    }
-
-    private func sendBatch() async {
-        let progress = Locked(Progress.waiting)
-        do {
-            try await client.withConnection { [self] connection in
-                let batch = take()
-                progress.withLock { $0 = .taken(batch) }
-                guard !batch.isEmpty else { return }
-                let outputs = try run(connection, batch.map(\.input))
-                guard outputs.count == batch.count else {
-                    throw PostgresError(code: .decoding, message: "A batch of \(batch.count) writes gave \(outputs.count) results.")
-                }
-                progress.withLock { $0 = .answered }
-                for (pending, output) in zip(batch, outputs) { pending.continuation.resume(returning: output) }
-            }
-        } catch {
-            let failed: [Pending]
-            switch progress.withLock({ $0 }) {
-            case .waiting:
-                // No connection (the client closed, or connects fail): every waiting write
-                // would have failed the same way.
-                failWaiting(with: error)
-                failed = []
-            case .taken(let batch): failed = batch
-            case .answered: failed = []
-            }
-            for pending in failed { pending.continuation.resume(throwing: error) }
         }
     }
 
