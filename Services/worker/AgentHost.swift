@@ -25,6 +25,13 @@ actor AgentHost {
     private let stops = Counter(label: "agentpool_worker_agent_stops_total")
     /// Agents between "start" and "running": a repeated command waits for the first.
     private var starting: Set<String> = []
+    /// Set while this worker has fenced itself off (it could not reach the registry for too
+    /// long, so a manager may have placed its agents elsewhere): it starts nothing.
+    private var isFenced = false
+    /// Agents stopped here whose rows could not be marked unplaced yet (the database was away
+    /// too): retried until it works, since a row left naming this worker as `running` would
+    /// keep another worker from taking the agent over.
+    private var unrecorded: Set<String> = []
 
     init(processID: String, registry: PoolRegistry, store: AgentStore, logger: Logger) {
         self.processID = processID
@@ -43,6 +50,10 @@ actor AgentHost {
         logger[metadataKey: "agent_id"] = "\(spec.agentID)"
         if agents[spec.agentID] != nil {
             await announce(.agentStarted(AgentEvent(processID: processID, agentID: spec.agentID)))
+            return
+        }
+        guard !isFenced else {
+            logger.warning("Start refused: this worker fenced itself off until it reaches the registry again")
             return
         }
         guard starting.insert(spec.agentID).inserted else { return }
@@ -100,8 +111,9 @@ actor AgentHost {
     func handOverAll() async {
         for (agentID, agent) in agents {
             await agent.stop()
+            // Best effort: deregistering right after removes every placement naming this worker.
             try? await registry.releaseAgent(agentID: agentID, processID: processID)
-            try? await store.markUnplaced(id: agentID, processID: processID)
+            await recordUnplaced(agentID)
         }
         if !agents.isEmpty { logger.info("Handed agents back for placement", metadata: ["count": "\(agents.count)"]) }
         agents.removeAll()
@@ -114,10 +126,39 @@ actor AgentHost {
     func abandonAll() async {
         for (agentID, agent) in agents {
             await agent.stop()
-            try? await store.markUnplaced(id: agentID, processID: processID)
+            await recordUnplaced(agentID)
         }
         if !agents.isEmpty { logger.warning("Registration lost: stopped local agents", metadata: ["count": "\(agents.count)"]) }
         agents.removeAll()
+    }
+
+    /// Stops every agent and refuses new ones: this worker cannot tell whether the pool still
+    /// counts it alive, and an agent must never run twice. It is called before `stale_after`
+    /// runs out, so the agents stop here before any manager may declare the worker dead.
+    func fence() async {
+        isFenced = true
+        await abandonAll()
+    }
+
+    /// The worker reaches the registry again and registered afresh: it takes agents again.
+    func lift() {
+        isFenced = false
+    }
+
+    /// Marks unplaced the rows of stopped agents that could not be marked before.
+    func retryUnrecorded() async {
+        for agentID in unrecorded { await recordUnplaced(agentID) }
+    }
+
+    private func recordUnplaced(_ agentID: String) async {
+        do {
+            try await store.markUnplaced(id: agentID, processID: processID)
+            unrecorded.remove(agentID)
+        } catch {
+            if unrecorded.insert(agentID).inserted {
+                logger.warning("Could not mark a stopped agent unplaced; retrying", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
+            }
+        }
     }
 
     /// The agents hosted now, each with the identity of its instance, for `stopUnattributed`.
@@ -128,16 +169,24 @@ actor AgentHost {
     /// Stops every agent of `snapshot` (taken before a heartbeat) that the registry no longer
     /// attributes to this worker, if it is still the same instance (one stopped, or stopped
     /// and started again, in between is left alone). Such an agent is unknown to the pool: it
-    /// would run unseen, perhaps twice, and keep this worker from retiring. The registry is not
-    /// touched (the agent may already run elsewhere); a row that still names this worker and
-    /// should run is marked unplaced, so the manager places the agent again.
+    /// would run unseen, perhaps twice, and keep this worker from retiring. What is left of its
+    /// placement here goes (`agent:<id>` only while it still names this worker: the agent may
+    /// already run elsewhere), and a row that still names this worker and should run is marked
+    /// unplaced, so the manager places the agent again.
     func stopUnattributed(_ snapshot: [String: ObjectIdentifier], attributed: Set<String>) async {
         for (agentID, instance) in snapshot where !attributed.contains(agentID) {
             guard let agent = agents[agentID], ObjectIdentifier(agent) == instance else { continue }
             agents.removeValue(forKey: agentID)
             await agent.stop()
             stops.increment()
-            try? await store.markUnplaced(id: agentID, processID: processID)
+            do {
+                try await registry.releaseAgent(agentID: agentID, processID: processID)
+            } catch {
+                // The manager's reconcile clears a placement that names a worker which does
+                // not host the agent; this only makes it quicker.
+                logger.warning("Could not release a stopped agent's placement", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
+            }
+            await recordUnplaced(agentID)
             logger.warning(
                 "Stopped an agent the registry no longer attributes to this worker",
                 metadata: ["agent_id": "\(agentID)", "hosted": "\(agents.count)"])

@@ -20,12 +20,40 @@ actor WorkerRegistration {
     /// `time() - agentpool_worker_last_heartbeat_timestamp_seconds` in PromQL.
     private let lastHeartbeat = Gauge(label: "agentpool_worker_last_heartbeat_timestamp_seconds")
     private(set) var isRegistered = false
+    /// When the last heartbeat (or registration) that reached the registry was sent.
+    private var lastContact = ContinuousClock.now
+    /// Without contact for this long the worker fences itself off (see `watchContact`).
+    private let fenceAfter: Duration
+    /// Whether the worker stopped its agents for lack of contact and must register afresh.
+    private var isFenced = false
 
-    init(identity: WorkerIdentity, registry: PoolRegistry, host: AgentHost, logger: Logger) {
+    /// - Parameter staleAfter: the pool's `stale_after`; `heartbeatInterval` its heartbeat.
+    init(identity: WorkerIdentity, registry: PoolRegistry, host: AgentHost, staleAfter: Duration, heartbeatInterval: Duration, logger: Logger) {
         self.identity = identity
         self.registry = registry
         self.host = host
+        self.fenceAfter = Self.fenceAfter(staleAfter: staleAfter, heartbeatInterval: heartbeatInterval)
         self.logger = logger
+    }
+
+    /// Two heartbeats before `stale_after` (but at least half of it): a manager declares this
+    /// worker dead only after `stale_after` without a heartbeat, and places its agents again,
+    /// so the worker must have stopped them by then or they would run twice.
+    static func fenceAfter(staleAfter: Duration, heartbeatInterval: Duration) -> Duration {
+        max(staleAfter - heartbeatInterval * 2, staleAfter / 2)
+    }
+
+    /// Fences the worker off once it has gone `fenceAfter` without reaching the registry (Redis
+    /// cut off, or this process was paused): it stops its agents and starts none until a
+    /// heartbeat gets through again. Checked on a timer of its own, since a heartbeat may
+    /// itself hang for its whole command timeout.
+    func watchContact() async {
+        guard isRegistered, !isFenced, ContinuousClock.now - lastContact > fenceAfter else { return }
+        isFenced = true
+        logger.warning(
+            "No contact with the registry for too long: stopping local agents until it answers again",
+            metadata: ["fence_after": "\(fenceAfter)"])
+        await host.fence()
     }
 
     /// The command subscription is (again) in place: register the first time, afterwards
@@ -44,11 +72,18 @@ actor WorkerRegistration {
     /// this worker stops here too: it would run unseen, and keep the worker from retiring.
     func beat() async {
         guard isRegistered else { return }
+        await host.retryUnrecorded()
+        if isFenced {
+            await rejoin()
+            return
+        }
         do {
             // Taken before the heartbeat, so an agent claimed meanwhile is not mistaken for one
             // the registry dropped.
             let hosted = await host.hostedSnapshot()
+            let sent = ContinuousClock.now
             if let attributed = try await registry.heartbeat(processID: identity.processID) {
+                lastContact = max(lastContact, sent)
                 lastHeartbeat.record(Date().timeIntervalSince1970)
                 await host.stopUnattributed(hosted, attributed: attributed)
                 return
@@ -62,9 +97,29 @@ actor WorkerRegistration {
         }
     }
 
+    /// After fencing itself off: the registry may still place the stopped agents here (no
+    /// manager noticed), so the worker removes its whole entry, which frees them for
+    /// placement, then registers afresh and takes agents again.
+    private func rejoin() async {
+        do {
+            try await registry.deregister(processID: identity.processID)
+        } catch {
+            logger.warning("Registry still unreachable; staying fenced", metadata: ["error": "\(error)"])
+            return
+        }
+        isRegistered = false
+        await register()
+        guard isRegistered else { return }
+        isFenced = false
+        await host.lift()
+        logger.info("Registry reachable again: registered afresh")
+    }
+
     private func register() async {
         do {
+            let sent = ContinuousClock.now
             try await registry.register(identity)
+            lastContact = max(lastContact, sent)
             isRegistered = true
             lastHeartbeat.record(Date().timeIntervalSince1970)  // registering writes the first heartbeat
             try await registry.publish(.workerRegistered(WorkerEvent(processID: identity.processID)), on: .events)

@@ -25,7 +25,9 @@ struct WorkerService: Service {
     func run() async throws {
         try await clients.waitUntilReady(logger: logger)
         let host = AgentHost(processID: identity.processID, registry: registry, store: clients.store, logger: logger)
-        let registration = WorkerRegistration(identity: identity, registry: registry, host: host, logger: logger)
+        let registration = WorkerRegistration(
+            identity: identity, registry: registry, host: host, staleAfter: definition.staleAfter,
+            heartbeatInterval: definition.heartbeatInterval, logger: logger)
         // Its own channel carries the commands meant for it; the pool's channel is kept for
         // commands sent there (by an older manager, or by hand). Both are subscribed before
         // the worker registers.
@@ -41,6 +43,7 @@ struct WorkerService: Service {
                 group.addTask { await subscriber.run() }
                 group.addTask { await receiver.receive(subscriber.events) { await registration.subscribed() } }
                 group.addTask { await heartbeat(registration) }
+                group.addTask { await watchContact(registration) }
                 // The first to return ends the worker: the receiver after a retire command,
                 // or all of them on graceful shutdown.
                 await group.next()
@@ -56,6 +59,14 @@ struct WorkerService: Service {
         _ = try? await registry.publish(.workerStopping(WorkerEvent(processID: identity.processID)), on: .events)
         _ = try? await registry.deregister(processID: identity.processID)
         logger.info("Worker deregistered")
+    }
+
+    /// Checks four times a heartbeat whether the worker must fence itself off.
+    private func watchContact(_ registration: WorkerRegistration) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: definition.heartbeatInterval / 4)
+            await registration.watchContact()
+        }
     }
 
     /// Heartbeats every `heartbeat_interval` (and retries a registration that failed).
