@@ -25,11 +25,17 @@ struct AgentLifecycle: Sendable {
     /// How often a waiting request reads PostgreSQL in case an event was lost.
     static let pollInterval: Duration = .milliseconds(500)
 
+    /// A spawn or DELETE answers within `SPAWN_TIMEOUT` plus this, whatever hangs behind it:
+    /// the wait for the worker ends at `SPAWN_TIMEOUT`, this bounds a dependency that hangs.
+    static let answerMargin: Duration = .milliseconds(500)
+
     /// Spawns an agent and returns it running, or throws the API error to answer.
     func spawn(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentView {
         let started = ContinuousClock.now
         do {
-            let record = try await spawnOnce(pool: pool, request: request, idempotencyKey: idempotencyKey)
+            let record = try await AnswerDeadline.run(within: timeout + Self.answerMargin, timeout: { Self.spawnTimeout(timeout) }) {
+                try await spawnOnce(pool: pool, request: request, idempotencyKey: idempotencyKey, started: started)
+            }
             Self.record("agentpool_spawn_duration_seconds", pool: pool.name, outcome: "ok", since: started)
             return record
         } catch {
@@ -38,7 +44,9 @@ struct AgentLifecycle: Sendable {
         }
     }
 
-    private func spawnOnce(pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?) async throws -> AgentView {
+    private func spawnOnce(
+        pool: PoolDefinition, request: SpawnRequest, idempotencyKey: String?, started: ContinuousClock.Instant
+    ) async throws -> AgentView {
         guard let registry = registries[pool.name] else { throw APIError.notFound("pool_not_found", "No pool named `\(pool.name)`.") }
         try await requireLeader(registry)
         let agentID = Identifier.make()
@@ -57,22 +65,19 @@ struct AgentLifecycle: Sendable {
             } catch {
                 // Redis failed (the leader check may have come from `leaders`, so this is how
                 // an outage shows first). Take the row back so that the refused spawn leaves
-                // nothing live; it stays if a worker got the request after all and runs it.
+                // nothing live, unless a worker got the request after all and runs it.
                 leaders.forget(pool.name)
-                try? await store.deleteRefused(id: agentID)
-                throw error
+                if try await withdraw(agentID) { throw error }
+                return try await awaitRunning(record, pool: pool.name, started: started)
             }
             if receivers == 0 {
-                // Nobody listens, not even a standby. If no manager leads either (the sighting
-                // was out of date), answer what the check would have: 503, nothing left behind.
+                // Every manager replica, standbys too, listens on the requests channel for its
+                // whole life: nobody listening means no manager runs, so nobody would place the
+                // agent until one starts (a lease left by a killed leader proves nothing).
                 leaders.forget(pool.name)
-                if try await !leaderExists(registry) {
-                    try? await store.deleteRefused(id: agentID)
-                    throw Self.noManager(pool.name)
-                }
-                logger.warning("No manager listened for the placement; the reconcile pass will place it", metadata: ["agent_id": "\(agentID)"])
+                if try await withdraw(agentID) { throw Self.noManager(pool.name) }
             }
-            return try await awaitRunning(record, pool: pool.name)
+            return try await awaitRunning(record, pool: pool.name, started: started)
         case .existing(let first):
             guard first.requestHash == fingerprint else {
                 throw APIError(
@@ -82,10 +87,18 @@ struct AgentLifecycle: Sendable {
             if first.status == .pending || first.status == .starting {
                 outcomes.beginInterest(first.id)
                 defer { outcomes.endInterest(first.id) }
-                return try await awaitRunning(first, pool: pool.name)
+                return try await awaitRunning(first, pool: pool.name, started: started)
             }
             return first.view
         }
+    }
+
+    /// Takes back the row of a spawn nobody will place; false when that came too late because
+    /// a manager placed it meanwhile (a reconcile pass may find the row first), so the spawn
+    /// waits for it instead of being refused.
+    private func withdraw(_ agentID: String) async throws -> Bool {
+        try await store.deleteRefused(id: agentID)
+        return try await store.fetch(id: agentID) == nil
     }
 
     /// Throws `no_manager` (503) unless a manager leads the registry's pool (seen within
@@ -106,9 +119,9 @@ struct AgentLifecycle: Sendable {
 
     /// Waits until the agent runs, was refused, or the time is up. `record` is its row as this
     /// request wrote or found it.
-    private func awaitRunning(_ record: AgentRecord, pool: String) async throws -> AgentView {
+    private func awaitRunning(_ record: AgentRecord, pool: String, started: ContinuousClock.Instant) async throws -> AgentView {
         let agentID = record.id
-        let deadline = ContinuousClock.now + timeout
+        let deadline = started + timeout
         while true {
             let remaining = deadline - .now
             let outcome = remaining > .zero ? await outcomes.next(for: agentID, within: min(remaining, Self.pollInterval)) : nil
@@ -135,19 +148,30 @@ struct AgentLifecycle: Sendable {
             case .terminated, .stopping: return current.view
             case .pending, .starting: break
             }
-            if ContinuousClock.now >= deadline {
-                throw APIError(
-                    status: .gatewayTimeout, code: "spawn_timeout",
-                    message: "The agent was not confirmed running within \(timeout); it keeps being placed. GET /api/v1/agents/\(agentID) shows its status.")
-            }
+            if ContinuousClock.now >= deadline { throw Self.spawnTimeout(timeout, agentID: agentID) }
         }
+    }
+
+    private static func spawnTimeout(_ timeout: Duration, agentID: String? = nil) -> APIError {
+        let status = agentID.map { "GET /api/v1/agents/\($0) shows its status." } ?? "GET /api/v1/agents lists it once recorded."
+        return APIError(
+            status: .gatewayTimeout, code: "spawn_timeout",
+            message: "The agent was not confirmed running within \(timeout); it keeps being placed. \(status)")
+    }
+
+    private static func terminateTimeout(_ timeout: Duration) -> APIError {
+        APIError(
+            status: .gatewayTimeout, code: "terminate_timeout",
+            message: "The worker did not confirm the termination within \(timeout); it will still stop. Repeat the DELETE to check.")
     }
 
     /// Terminates an agent and returns it `terminated`; harmless to repeat.
     func terminate(agentID: String) async throws -> AgentView {
         let started = ContinuousClock.now
         do {
-            let record = try await terminateOnce(agentID: agentID)
+            let record = try await AnswerDeadline.run(within: timeout + Self.answerMargin, timeout: { Self.terminateTimeout(timeout) }) {
+                try await terminateOnce(agentID: agentID, started: started)
+            }
             Self.record("agentpool_terminate_duration_seconds", pool: record.poolName, outcome: "ok", since: started)
             return record
         } catch {
@@ -166,16 +190,21 @@ struct AgentLifecycle: Sendable {
         (error as? APIError)?.code ?? "error"
     }
 
-    private func terminateOnce(agentID: String) async throws -> AgentView {
+    private func terminateOnce(agentID: String, started: ContinuousClock.Instant) async throws -> AgentView {
         outcomes.beginInterest(agentID)
         defer { outcomes.endInterest(agentID) }
         guard let record = try await store.markStopping(id: agentID) else {
             throw APIError.notFound("agent_not_found", "No agent with id `\(agentID)`.")
         }
-        if record.status.isFinal { return record.view }
         guard let registry = registries[record.poolName] else { return record.view }
+        if record.status.isFinal {
+            // An agent that was never placed ends here, but the leader may still hold it
+            // waiting for a slot or a worker: tell it, so that it stops placing it.
+            if record.processID == nil { await tellLeader(registry, terminated: agentID) }
+            return record.view
+        }
         try await registry.publish(.terminateAgent(TerminateAgent(agentID: agentID)), on: .requests)
-        let deadline = ContinuousClock.now + timeout
+        let deadline = started + timeout
         while ContinuousClock.now < deadline {
             if case .stopped(let updatedAt?)? = await outcomes.next(for: agentID, within: min(deadline - .now, Self.pollInterval)) {
                 // The worker's `markTerminated` changed exactly these columns of `record`.
@@ -183,9 +212,17 @@ struct AgentLifecycle: Sendable {
             }
             if let current = try await store.fetch(id: agentID), current.status.isFinal { return current.view }
         }
-        throw APIError(
-            status: .gatewayTimeout, code: "terminate_timeout",
-            message: "The worker did not confirm the termination within \(timeout); it will still stop. Repeat the DELETE to check.")
+        throw Self.terminateTimeout(timeout)
+    }
+
+    /// Best effort: the row is already final, and every reconcile pass drops waiting agents
+    /// whose rows should no longer run, so a lost message only delays that.
+    private func tellLeader(_ registry: PoolRegistry, terminated agentID: String) async {
+        do {
+            try await registry.publish(.terminateAgent(TerminateAgent(agentID: agentID)), on: .requests)
+        } catch {
+            logger.warning("Could not tell the manager about a terminated unplaced agent", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
+        }
     }
 
     /// `record` as the API shows it after a worker's write that it announced: the other
