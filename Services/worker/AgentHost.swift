@@ -60,7 +60,7 @@ actor AgentHost {
         defer { starting.remove(spec.agentID) }
         do {
             switch try await registry.claimAgent(spec, processID: processID) {
-            case .claimed: break
+            case .claimed: unrecorded.remove(spec.agentID)
             case .placedElsewhere:
                 logger.warning("Agent already runs on another worker; not starting it here")
                 try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
@@ -124,12 +124,15 @@ actor AgentHost {
     /// already run elsewhere. Rows that still name this worker are marked unplaced so that
     /// the manager places them again; rows another worker took over are left alone.
     func abandonAll() async {
-        for (agentID, agent) in agents {
+        // Taken out before the first await, so that an agent started here meanwhile (after the
+        // worker registered afresh) is not swept away with them.
+        let abandoned = agents
+        agents.removeAll()
+        for (agentID, agent) in abandoned {
             await agent.stop()
             await recordUnplaced(agentID)
         }
-        if !agents.isEmpty { logger.warning("Registration lost: stopped local agents", metadata: ["count": "\(agents.count)"]) }
-        agents.removeAll()
+        if !abandoned.isEmpty { logger.warning("Stopped local agents", metadata: ["count": "\(abandoned.count)"]) }
     }
 
     /// Stops every agent and refuses new ones: this worker cannot tell whether the pool still
@@ -145,9 +148,12 @@ actor AgentHost {
         isFenced = false
     }
 
-    /// Marks unplaced the rows of stopped agents that could not be marked before.
+    /// Marks unplaced the rows of stopped agents that could not be marked before, unless the
+    /// agent runs here again by now (its row then names this worker rightly).
     func retryUnrecorded() async {
-        for agentID in unrecorded { await recordUnplaced(agentID) }
+        for agentID in unrecorded where agents[agentID] == nil && !starting.contains(agentID) {
+            await recordUnplaced(agentID)
+        }
     }
 
     private func recordUnplaced(_ agentID: String) async {

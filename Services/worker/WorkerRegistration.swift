@@ -24,8 +24,16 @@ actor WorkerRegistration {
     private var lastContact = ContinuousClock.now
     /// Without contact for this long the worker fences itself off (see `watchContact`).
     private let fenceAfter: Duration
-    /// Whether the worker stopped its agents for lack of contact and must register afresh.
-    private var isFenced = false
+    /// Where the worker is in fencing itself off for lack of contact.
+    private var fence = Fence.none
+
+    private enum Fence {
+        case none
+        /// Its agents are being stopped; it must not register again before that ends.
+        case stopping
+        /// Its agents are stopped; the next heartbeat that gets through registers afresh.
+        case stopped
+    }
 
     /// - Parameter staleAfter: the pool's `stale_after`; `heartbeatInterval` its heartbeat.
     init(identity: WorkerIdentity, registry: PoolRegistry, host: AgentHost, staleAfter: Duration, heartbeatInterval: Duration, logger: Logger) {
@@ -48,12 +56,13 @@ actor WorkerRegistration {
     /// heartbeat gets through again. Checked on a timer of its own, since a heartbeat may
     /// itself hang for its whole command timeout.
     func watchContact() async {
-        guard isRegistered, !isFenced, ContinuousClock.now - lastContact > fenceAfter else { return }
-        isFenced = true
+        guard isRegistered, case .none = fence, ContinuousClock.now - lastContact > fenceAfter else { return }
+        fence = .stopping
         logger.warning(
             "No contact with the registry for too long: stopping local agents until it answers again",
             metadata: ["fence_after": "\(fenceAfter)"])
         await host.fence()
+        fence = .stopped
     }
 
     /// The command subscription is (again) in place: register the first time, afterwards
@@ -73,7 +82,10 @@ actor WorkerRegistration {
     func beat() async {
         guard isRegistered else { return }
         await host.retryUnrecorded()
-        if isFenced {
+        switch fence {
+        case .none: break
+        case .stopping: return
+        case .stopped:
             await rejoin()
             return
         }
@@ -110,7 +122,7 @@ actor WorkerRegistration {
         isRegistered = false
         await register()
         guard isRegistered else { return }
-        isFenced = false
+        fence = .none
         await host.lift()
         logger.info("Registry reachable again: registered afresh")
     }
