@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import NIOCore
 import Logging
 import PoolConfig
 import Registry
@@ -49,6 +51,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: CanonicalMetricsPath())
         router.add(middleware: MetricsMiddleware())
         // Before routing, so that any /api/v1 path without a valid key answers 401, even one
         // that does not exist (contract: 401 before 404/405).
@@ -56,7 +59,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let routes = RouteTable()
         router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
         // Metrics on the public port unless METRICS_PORT moves them to a port of their own.
-        HealthRoutes(clients: clients, servesMetrics: settings.metricsPort == nil).register(on: router)
+        HealthRoutes(readiness: ReadinessCheck(clients: clients, logger: logger), servesMetrics: settings.metricsPort == nil)
+            .register(on: router)
         DashboardRoutes().register(on: router)
         let api = router.group("api/v1")
         PoolRoutes(directory: directory).register(on: api)
@@ -65,6 +69,7 @@ struct GatewayCommand: AsyncParsableCommand {
 
         let app = Application(
             router: router,
+            server: .http1(configuration: Self.http1(idleTimeout: settings.gatewayIdleTimeout)),
             configuration: .init(address: .hostname(settings.gatewayHost, port: settings.gatewayPort), serverName: "agentpool"),
             services: [
                 OutcomeListener(pools: pools.map(\.name), redis: settings.redis, outcomes: outcomes, logger: logger),
@@ -76,6 +81,19 @@ struct GatewayCommand: AsyncParsableCommand {
             metadata: ["address": "\(settings.gatewayHost):\(settings.gatewayPort)", "auth": "\(settings.apiKeys.isEmpty ? "off" : "api keys")"])
         try await app.runService()
         await clients.close()
+    }
+}
+
+extension GatewayCommand {
+    /// Connection limits, so that a client exposed to the gateway without a proxy in front
+    /// cannot hold connections open for free (slowloris): a connection is closed after
+    /// `idleTimeout` without a complete request part (an idle keep-alive, a head sent slowly),
+    /// and when a request is not fully received `idleTimeout` after its head. Answering takes
+    /// as long as it takes (a spawn waits up to `SPAWN_TIMEOUT`) and is not counted.
+    static func http1(idleTimeout: Duration) -> HTTP1Channel.Configuration {
+        let limit = TimeAmount.nanoseconds(Int64(idleTimeout / .nanoseconds(1)))
+        return HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestReadTimeout(limit: limit)], idleTimeout: limit)
     }
 }
 

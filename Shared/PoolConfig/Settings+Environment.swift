@@ -13,6 +13,7 @@ extension Settings {
         spawnTimeout = try variables.seconds("SPAWN_TIMEOUT") ?? spawnTimeout
         gatewayHost = variables.string("GATEWAY_HOST") ?? gatewayHost
         gatewayPort = try variables.port("GATEWAY_PORT") ?? gatewayPort
+        gatewayIdleTimeout = try variables.seconds("GATEWAY_IDLE_TIMEOUT") ?? gatewayIdleTimeout
         metricsPort = try variables.port("METRICS_PORT")
         if let metricsPort, metricsPort == gatewayPort {
             throw variables.error("METRICS_PORT", "must differ from GATEWAY_PORT (\(gatewayPort)); leave it unset to serve /metrics on the gateway's port")

@@ -27,6 +27,9 @@ public struct Settings: Sendable, Equatable {
     public var gatewayHost: String
     /// `GATEWAY_PORT`: the gateway's HTTP port.
     public var gatewayPort: Int
+    /// `GATEWAY_IDLE_TIMEOUT` seconds: how long a gateway connection may stay idle, take to
+    /// send a request head, or take to send a whole request, before it is closed.
+    public var gatewayIdleTimeout: Duration
     /// `METRICS_PORT`: when set, `/metrics` is served on this port of its own.
     public var metricsPort: Int?
     /// `POOL_CONFIG`: the pool file's path.
@@ -51,6 +54,7 @@ public struct Settings: Sendable, Equatable {
         spawnTimeout: Duration = .seconds(30),
         gatewayHost: String = "127.0.0.1",
         gatewayPort: Int = 8000,
+        gatewayIdleTimeout: Duration = .seconds(30),
         metricsPort: Int? = nil,
         poolConfigPath: String = "pool.yaml",
         databasePoolSize: Int = 3,
@@ -63,6 +67,7 @@ public struct Settings: Sendable, Equatable {
         self.spawnTimeout = spawnTimeout
         self.gatewayHost = gatewayHost
         self.gatewayPort = gatewayPort
+        self.gatewayIdleTimeout = gatewayIdleTimeout
         self.metricsPort = metricsPort
         self.poolConfigPath = poolConfigPath
         self.databasePoolSize = databasePoolSize

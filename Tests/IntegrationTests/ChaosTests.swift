@@ -64,7 +64,8 @@ import Testing
             try FileManager.default.removeItem(atPath: directory + "/pgbouncer.pid")
             let down = try await stack.spawn()
             #expect(down.status == 503, "\(down.text)")
-            #expect(try await stack.http.get("/readyz").status == 503)
+            // /readyz answers from a check at most a second old (ReadinessCheck).
+            try await Poll.until("/readyz to answer 503", timeout: .seconds(5)) { try await stack.http.get("/readyz").status == 503 }
             let samples = try #require(MetricsTests.parse(try await stack.http.get("/metrics").text))
             #expect(MetricsTests.total(samples, "agentpool_postgres_errors_total", containing: "kind=\"connection\"") >= 1)
 

@@ -19,8 +19,8 @@ import Testing
             for _ in 0..<5 { agents.append(try await stack.spawn().decode(AgentView.self)) }
 
             await redis.kill()
-            let down = try await stack.http.get("/readyz")
-            #expect(down.status == 503)
+            // /readyz answers from a check at most a second old (ReadinessCheck).
+            try await Poll.until("/readyz to answer 503", timeout: .seconds(5)) { try await stack.http.get("/readyz").status == 503 }
             let refused = try await stack.spawn()
             #expect(refused.status == 503, "\(refused.text)")
             #expect((try? refused.json() as? [String: [String: String]])?["error"]?["code"] != nil)

@@ -20,11 +20,15 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            context.logger.error("Request failed", metadata: ["error": "\(error)"])
-            if DependencyFailure.isDependencyFailure(error) {
-                return try APIError.unavailable("dependency_unavailable", "A backing service (Redis or PostgreSQL) is not reachable; try again shortly.")
+            if let dependency = DependencyFailure.unavailable(error) {
+                // Not a bug of ours nor the client's: a warning, and an answer that says retry.
+                context.logger.warning("Request refused: a dependency cannot serve it now", metadata: ["error": "\(error)"])
+                return try APIError.unavailable(
+                    "dependency_unavailable",
+                    "\(dependency.rawValue) is busy, starting or unreachable and cannot serve this request now; try again shortly.")
                     .response(from: request, context: context)
             }
+            context.logger.error("Request failed", metadata: ["error": "\(error)"])
             return JSONResponse.make(
                 ErrorBody(code: "internal_error", message: "The request could not be completed."), status: .internalServerError)
         }

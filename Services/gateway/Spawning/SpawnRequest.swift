@@ -7,7 +7,12 @@ struct SpawnRequest: Sendable, Equatable, Decodable {
     var name: String?
     var metadata: JSONObject?
 
+    /// A name's bound in Unicode scalars. Counting Characters (graphemes) would let one
+    /// letter carry any number of combining marks (300 KB in "one character"); scalars and
+    /// bytes bound what is stored, logged and sent to every worker.
     static let maxNameLength = 128
+    /// A name's bound in UTF-8 bytes (128 scalars of up to 4 bytes each).
+    static let maxNameBytes = 512
     static let maxMetadataBytes = 64 * 1024
 
     enum CodingKeys: String, CodingKey, CaseIterable { case name, metadata }
@@ -29,10 +34,11 @@ struct SpawnRequest: Sendable, Equatable, Decodable {
         case nil, .null?: break
         case .string(let name)?:
             let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty, trimmed.count <= maxNameLength,
+            guard !trimmed.isEmpty, trimmed.unicodeScalars.count <= maxNameLength, trimmed.utf8.count <= maxNameBytes,
                   !trimmed.unicodeScalars.contains(where: isControlOrFormat)
             else {
-                throw APIError.unprocessable("`name` must be 1 to \(maxNameLength) printable characters.")
+                throw APIError.unprocessable(
+                    "`name` must be 1 to \(maxNameLength) printable Unicode scalars (at most \(maxNameBytes) bytes of UTF-8).")
             }
             request.name = trimmed
         default: throw APIError.unprocessable("`name` must be a string.")

@@ -7,8 +7,11 @@ final class PrivateRedis: @unchecked Sendable {
     let directory: String
     private var server: ServiceProcess?
     private let logDirectory: String
+    /// More `redis-server` options, e.g. `--aclfile PATH`.
+    private let extraArguments: [String]
 
-    init(logDirectory: String) throws {
+    init(logDirectory: String, extraArguments: [String] = []) throws {
+        self.extraArguments = extraArguments
         port = try FreePort.next()
         directory = NSTemporaryDirectory() + "agentpool-redis-\(port)"
         self.logDirectory = logDirectory
@@ -23,7 +26,7 @@ final class PrivateRedis: @unchecked Sendable {
         guard let binary else { throw SetupError("redis-server is not installed") }
         server = try ServiceProcess(
             name: "private-redis-\(port)", executable: binary,
-            arguments: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory],
+            arguments: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory] + extraArguments,
             environment: ProcessInfo.processInfo.environment, logDirectory: logDirectory)
         let port = port
         try await Poll.until("the private Redis to accept connections", timeout: .seconds(10)) {
