@@ -13,10 +13,10 @@ source "$_servers_lib/postgres.sh"
 # Set once apt-get update ran in this shell, so that it runs at most once.
 _apt_updated=0
 
-# Installs what the stack and the build need, only when missing: apt-get update once, then
-# apt-get install. Quiet unless it fails.
+# Installs what the stack and the build need (and any package named as an argument), only
+# when missing: apt-get update once, then apt-get install. Quiet unless it fails.
 ensure_packages() {
-    local wanted=(redis-server pgbouncer libhiredis-dev libpq-dev libyaml-dev pkg-config curl)
+    local wanted=(redis-server pgbouncer libhiredis-dev libpq-dev libyaml-dev pkg-config curl "$@")
     local missing=() pkg out
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
