@@ -6,6 +6,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
+import PoolConfig
 import PoolCore
 import PoolProtocol
 import Redis
@@ -57,14 +58,40 @@ extension PoolLeader {
     /// Rows that name a worker that is not live (healed by an earlier pass or leader whose
     /// write did not happen, or gone without a trace) are settled, so that their agents can
     /// be placed again (a worker's start is refused on a row another worker holds) and their
-    /// stops end. The worker's absence is checked in Redis after the rows were read.
-    func settleRowsNamingGoneWorkers(_ rows: [AgentRecord], live: Set<String>) async throws {
+    /// stops end. Checked in Redis after the rows were read: a worker registered since the
+    /// snapshot is in `pool:<name>:processes` again; a live worker whose entry there was lost
+    /// puts it back with its next heartbeat, so a leftover `process:<id>` hash counts as gone
+    /// only once its heartbeat is older than `stale_after` (and not during the liveness grace).
+    /// Returns the workers not live whose rows were left as they are (they may still run
+    /// their agents): those agents are not placed again in this pass.
+    func settleRowsNamingGoneWorkers(_ rows: [AgentRecord], live: Set<String>) async throws -> Set<String> {
         let named = Set(rows.compactMap(\.processID)).subtracting(live).sorted()
-        guard !named.isEmpty else { return }
-        let exists = try await registry.redis.pipeline(named.map { ["EXISTS", RedisKeys.process($0)] })
-        for (processID, reply) in zip(named, exists) where reply.int == 0 {
+        guard !named.isEmpty else { return [] }
+        var unsettled: Set<String> = []
+        var commands = named.flatMap { processID in
+            [["ZSCORE", RedisKeys.poolProcesses(definition.name), processID], ["HMGET", RedisKeys.process(processID), "heartbeat_ms", "last_heartbeat"]]
+        }
+        commands.append(["TIME"])
+        let replies = try await registry.redis.pipeline(commands)
+        let time = replies[replies.count - 1].array ?? []
+        let nowMs = (time.first?.int ?? 0) * 1000 + (time.count > 1 ? (time[1].int ?? 0) / 1000 : 0)
+        let graceOver = ContinuousClock.now >= livenessGraceUntil
+        for (index, processID) in named.enumerated() {
+            guard replies[2 * index].isNull else {  // registered (again)
+                unsettled.insert(processID)
+                continue
+            }
+            let fields = replies[2 * index + 1].array ?? []
+            let beatMs = fields.first?.int ?? fields.last?.string.flatMap(Timestamp.date).map(Timestamp.milliseconds)
+            if let beatMs {
+                guard graceOver, Liveness.isStale(heartbeatAge: Double(nowMs - beatMs) / 1000, staleAfter: limits.staleAfter) else {
+                    unsettled.insert(processID)
+                    continue
+                }
+            }
             try await settleRows(ofGoneWorker: processID)
         }
+        return unsettled
     }
 
     /// Ends the stops that no placement covers: a row being stopped whose live worker no

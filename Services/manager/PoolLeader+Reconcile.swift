@@ -81,7 +81,7 @@ extension PoolLeader {
             metrics.heartbeatAge.record(workers.compactMap { snapshot.heartbeatAges[$0.processID] }.max() ?? 0)
 
             let live = Set(workers.map(\.processID))
-            try await settleRowsNamingGoneWorkers(rows, live: live)
+            let unsettled = try await settleRowsNamingGoneWorkers(rows, live: live)
             let records = Dictionary(shouldRun.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             let plan = ReconcilePlan.make(
                 shouldRun: shouldRunIDs, registry: snapshot.placements,
@@ -106,7 +106,11 @@ extension PoolLeader {
             // Restoring thousands of agents at once would stampede the workers and PgBouncer:
             // at most `maxStartsInFlight` unconfirmed starts; confirmations pull in the rest.
             let room = max(0, Self.maxStartsInFlight - inFlight.count - waiting.count)
-            let toPlace = plan.toPlace.filter { !stillPlaced.contains($0) }
+            // A row still held by a worker that may live is not placed again yet: its start would
+            // be refused (the row is that worker's), and the agent may run there.
+            let toPlace = plan.toPlace.filter { agentID in
+                !stillPlaced.contains(agentID) && !(records[agentID]?.processID.map(unsettled.contains) ?? false)
+            }
             for agentID in toPlace.prefix(room) {
                 guard let record = records[agentID] else { continue }
                 // A row that never ran is still its spawn request (its place_agent was lost, or

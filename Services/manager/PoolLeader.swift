@@ -124,6 +124,10 @@ actor PoolLeader {
         case .agentStarted(let event):
             inFlight.removeValue(forKey: event.agentID)
             if hasBacklog, inFlight.count <= Self.maxStartsInFlight / 2 { await reconcile() }
+        case .agentStopped(let event):
+            // Also what a worker answers to a start it did not record: the slot is free again.
+            inFlight.removeValue(forKey: event.agentID)
+            if hasBacklog, inFlight.count <= Self.maxStartsInFlight / 2 { await reconcile() }
         case .agentFailed(let event) where event.processID != nil:
             // A worker could not record the agent; the next reconcile pass places it again.
             inFlight.removeValue(forKey: event.agentID)
