@@ -11,6 +11,7 @@ extension PoolLeader {
     /// process ended is healed at once (its agents placed again) instead of after
     /// `stale_after`; a launch that failed lets the waiting agents fail fast.
     func handle(_ event: ChildWorkerLauncher.Event) async {
+        guard !isDeposed else { return }
         switch event {
         case .exited(let processID, _, registered: true):
             await heal(deadWorker: processID)

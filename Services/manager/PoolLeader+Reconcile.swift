@@ -28,84 +28,114 @@ extension PoolLeader {
         repeat {
             reconcileRequested = false
             await reconcilePass()
-        } while reconcileRequested
+        } while reconcileRequested && !isDeposed
+    }
+
+    /// The subscription to the pool's channels is (again) in place. After a loss, messages
+    /// may have been missed and heartbeats delayed: reconcile, and declare nobody dead for
+    /// `stale_after`.
+    func subscribed(afterLoss: Bool) async {
+        if afterLoss { startLivenessGrace("the Redis subscription was re-established") }
+        await reconcile()
+    }
+
+    /// No worker is declared dead for missing heartbeats during the next `stale_after`.
+    func startLivenessGrace(_ why: String) {
+        livenessGraceUntil = max(livenessGraceUntil, .now + limits.staleAfter)
+        logger.info("Declaring no worker dead for stale_after", metadata: ["why": "\(why)", "stale_after": "\(limits.staleAfter)"])
     }
 
     private func reconcilePass() async {
+        guard !isDeposed else { return }
         do {
-            let now = Date()
-            // Placements first, workers second: a worker that registers and claims agents in
-            // between then appears in the worker snapshot, so its agents are never taken for
-            // orphans of a worker that does not exist.
-            let placed = try await registry.placements()
-            var workers = try await registry.workers()
-            for dead in workers where Liveness.isStale(lastHeartbeat: dead.lastHeartbeat, now: now, staleAfter: limits.staleAfter) {
-                await heal(deadWorker: dead.processID)
+            let snapshot = try await registry.snapshot()
+            if registryTrouble {
+                registryTrouble = false
+                startLivenessGrace("the registry is reachable again")
             }
-            workers.removeAll { Liveness.isStale(lastHeartbeat: $0.lastHeartbeat, now: now, staleAfter: limits.staleAfter) }
+            var workers = snapshot.workers
+            if ContinuousClock.now >= livenessGraceUntil {
+                let stale = Set(workers.filter { isStale($0, snapshot) }.map(\.processID))
+                for processID in stale.sorted() { await heal(deadWorker: processID) }
+                workers.removeAll { stale.contains($0.processID) }
+            }
+            for stuck in stuckDraining(workers) {
+                logger.warning("Worker stays draining with agents; healing it", metadata: ["process_id": "\(stuck)"])
+                await heal(deadWorker: stuck)
+                workers.removeAll { $0.processID == stuck }
+            }
+            guard !isDeposed else { return }
 
             for worker in workers { await launcher?.registered(worker.processID) }
             let clock = ContinuousClock.now
             inFlight = inFlight.filter { $0.value.deadline > clock }
-            let shouldRun = try await store.shouldRun(pool: definition.name).filter { $0.status != .failed }
+            let waitingBefore = Set(waiting.map(\.spec.agentID)), inFlightBefore = Set(inFlight.keys)
+            let rows = try await store.unsettled(pool: definition.name)
+            let shouldRun = rows.filter { $0.desiredState == .running && $0.status != .failed }
+            let shouldRunIDs = Set(shouldRun.map(\.id))
+            // Entries whose rows no longer should run (a DELETE of a waiting agent, a refusal by
+            // a previous leader) leave the leader's lists; entries added during the read stay.
+            waiting.removeAll { waitingBefore.contains($0.spec.agentID) && !shouldRunIDs.contains($0.spec.agentID) }
+            inFlight = inFlight.filter { !inFlightBefore.contains($0.key) || shouldRunIDs.contains($0.key) }
             metrics.recordAgents(shouldRun)
-            metrics.heartbeatAge.record(workers.map { now.timeIntervalSince($0.lastHeartbeat) }.max() ?? 0)
-            let specs = Dictionary(shouldRun.map { ($0.id, $0.spec) }, uniquingKeysWith: { first, _ in first })
-            let plan = ReconcilePlan.make(
-                shouldRun: Set(specs.keys), placed: placed,
-                reserved: Set(inFlight.keys).union(waiting.map(\.agentID)),
-                liveWorkers: Set(workers.map(\.processID)))
+            metrics.heartbeatAge.record(workers.compactMap { snapshot.heartbeatAges[$0.processID] }.max() ?? 0)
 
-            // An "orphan" whose worker turns out to be registered after all stays where it is.
-            var stillPlaced: Set<String> = []
-            for orphan in plan.orphaned where !(try await registry.releaseOrphan(agentID: orphan.agentID, processID: orphan.processID)) {
-                stillPlaced.insert(orphan.agentID)
-            }
-            for placement in plan.toStop {
-                try await registry.publishCommand(
-                    .stopAgent(StopAgent(targetProcessID: placement.processID, epoch: epoch, agentID: placement.agentID)))
-            }
-            metrics.reconcileRepairs.increment(by: plan.toPlace.count + plan.toStop.count + plan.orphaned.count)
+            let live = Set(workers.map(\.processID))
+            let unsettled = try await settleRowsNamingGoneWorkers(rows, live: live)
+            let records = Dictionary(shouldRun.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let plan = ReconcilePlan.make(
+                shouldRun: shouldRunIDs, registry: snapshot.placements,
+                reserved: Set(inFlight.keys).union(waiting.map(\.spec.agentID)), liveWorkers: live)
+            let stillPlaced = try await repair(plan, records: records)
+            try await stopUnfinishedStops(rows.filter { $0.desiredState == .terminated }, plan: plan, live: live)
+            let repairs = plan.toPlace.count + plan.toStop.count + plan.orphaned.count + plan.unattributed.count
+                + plan.unrecorded.count + plan.duplicates.count
+            metrics.reconcileRepairs.increment(by: repairs)
             if !plan.isEmpty {
                 logger.info(
                     "Reconcile repairs",
-                    metadata: ["place": "\(plan.toPlace.count)", "stop": "\(plan.toStop.count)", "orphaned": "\(plan.orphaned.count)"])
+                    metadata: [
+                        "place": "\(plan.toPlace.count)", "stop": "\(plan.toStop.count)", "orphaned": "\(plan.orphaned.count)",
+                        "unattributed": "\(plan.unattributed.count)", "unrecorded": "\(plan.unrecorded.count)",
+                        "duplicates": "\(plan.duplicates.count)",
+                    ])
             }
+            // Agents kept waiting for capacity (placed again after their worker died) are
+            // retried on every pass, launches backing off as the launcher says.
+            await placeWaiting()
             // Restoring thousands of agents at once would stampede the workers and PgBouncer:
             // at most `maxStartsInFlight` unconfirmed starts; confirmations pull in the rest.
             let room = max(0, Self.maxStartsInFlight - inFlight.count - waiting.count)
-            let toPlace = plan.toPlace.filter { !stillPlaced.contains($0) }
+            // A row still held by a worker that may live is not placed again yet: its start would
+            // be refused (the row is that worker's), and the agent may run there.
+            let toPlace = plan.toPlace.filter { agentID in
+                !stillPlaced.contains(agentID) && !(records[agentID]?.processID.map(unsettled.contains) ?? false)
+            }
             for agentID in toPlace.prefix(room) {
-                if let spec = specs[agentID] { await place(spec) }
+                guard let record = records[agentID] else { continue }
+                // A row that never ran is still its spawn request (its place_agent was lost, or
+                // went to a previous leader): it may be refused. One that ran never is.
+                await place(record.spec, isSpawnRequest: record.firstRunningAt == nil)
             }
             hasBacklog = toPlace.count > room
+            guard !isDeposed else { return }
             try await keepMinimumWorkers(liveWorkers: workers.count)
             await retireIdleWorkers(workers)
             try await publishDesiredWorkers(workers: workers)
         } catch {
-            logger.warning("Reconcile pass failed; retrying on the next one", metadata: ["error": "\(error)"])
+            if error is RedisError { registryTrouble = true }
+            if error is LeaseLost || error is LeadershipLost {
+                failed(error, "Reconcile pass refused")
+            } else {
+                logger.warning("Reconcile pass failed; retrying on the next one", metadata: ["error": "\(error)"])
+            }
         }
     }
 
-    /// Removes a dead worker's registry entries and marks its agents unplaced, so that this
-    /// pass places them again with the same id, name and metadata.
-    func heal(deadWorker processID: String) async {
-        // Starts on the way to that worker will never be confirmed: place them again now.
-        inFlight = inFlight.filter { $0.value.processID != processID }
-        emptySince.removeValue(forKey: processID)
-        retiring.remove(processID)
-        await launcher?.killIfOwnChild(processID)
-        do {
-            let agents = try await registry.deregister(processID: processID)
-            guard !agents.isEmpty else { return }
-            metrics.failovers.increment()
-            for agentID in agents { try await store.markUnplaced(id: agentID, processID: processID) }
-            logger.warning(
-                "Declared worker dead; placing its agents again",
-                metadata: ["process_id": "\(processID)", "agents": "\(agents.count)"])
-        } catch {
-            logger.error("Healing failed", metadata: ["process_id": "\(processID)", "error": "\(error)"])
-        }
+    /// Whether `worker`'s heartbeat, measured on Redis' clock, is older than `stale_after`.
+    private func isStale(_ worker: WorkerSnapshot, _ snapshot: RegistrySnapshot) -> Bool {
+        guard let age = snapshot.heartbeatAges[worker.processID] else { return false }
+        return Liveness.isStale(heartbeatAge: age, staleAfter: limits.staleAfter)
     }
 
     private func keepMinimumWorkers(liveWorkers: Int) async throws {
@@ -129,7 +159,6 @@ extension PoolLeader {
         metrics.workers.record(workers.count)
         metrics.freeSlots.record(workers.filter { $0.status == .ready }.reduce(0) { $0 + max(0, $1.freeSlots) })
         metrics.agents.record(workers.reduce(0) { $0 + $1.agentCount })
-        _ = try await registry.redis.send(
-            "HSET", RedisKeys.poolState(definition.name), "desired_workers", String(desired), "epoch", String(epoch))
+        try await registry.publishState(desiredWorkers: desired, fence: fence)
     }
 }

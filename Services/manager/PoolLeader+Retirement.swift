@@ -12,7 +12,9 @@ import Registry
 extension PoolLeader {
     /// Retires workers above `min_workers` that stayed empty for `idle_timeout`: each is first
     /// taken out of placement (atomically, only if still empty), then told to leave; it
-    /// deregisters and exits by itself. Only that worker, never the pool.
+    /// deregisters and exits by itself. Only that worker, never the pool. A worker found
+    /// `draining` and empty (a previous leader began retiring it, then died) is adopted: told
+    /// again on every pass until it leaves, so it never holds capacity as an orphan.
     func retireIdleWorkers(_ workers: [WorkerSnapshot]) async {
         let now = ContinuousClock.now
         let ready = workers.filter { $0.status == .ready }
@@ -26,6 +28,9 @@ extension PoolLeader {
         let known = Set(workers.map(\.processID))
         emptySince = emptySince.filter { known.contains($0.key) }
         retiring = retiring.intersection(known)
+        for worker in workers where worker.status == .draining && worker.agentCount == 0 {
+            retiring.insert(worker.processID)
+        }
 
         var remaining = ready.count
         let idle = ready.filter { worker in
@@ -34,7 +39,7 @@ extension PoolLeader {
         }.sorted { $0.startedAt > $1.startedAt }  // the youngest first: older workers stay warm
         for worker in idle where remaining > limits.minWorkers {
             do {
-                guard try await registry.beginRetirement(processID: worker.processID) else { continue }
+                guard try await registry.beginRetirement(processID: worker.processID, fence: fence) else { continue }
                 retiring.insert(worker.processID)
                 remaining -= 1
                 metrics.retirements.increment()
@@ -42,12 +47,18 @@ extension PoolLeader {
                     "Retiring idle worker",
                     metadata: ["process_id": "\(worker.processID)", "idle_timeout": "\(limits.idleTimeout)"])
             } catch {
-                logger.warning("Could not retire worker", metadata: ["process_id": "\(worker.processID)", "error": "\(error)"])
+                failed(error, "Could not retire worker", ["process_id": "\(worker.processID)"])
+                if isDeposed { return }
             }
         }
         // (Re)send the command to every worker being retired: a lost message only delays it.
-        for processID in retiring {
-            _ = try? await registry.publishCommand(.retireWorker(RetireWorker(targetProcessID: processID, epoch: epoch)))
+        for processID in retiring.sorted() {
+            do {
+                try await registry.publishCommand(.retireWorker(RetireWorker(targetProcessID: processID, epoch: epoch)), fence: fence)
+            } catch {
+                failed(error, "Could not send retire_worker; the next pass sends it again", ["process_id": "\(processID)"])
+                if isDeposed { return }
+            }
         }
     }
 }

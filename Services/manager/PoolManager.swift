@@ -16,6 +16,10 @@ import ServiceSupport
 /// One pool's manager: competes for the pool's leadership and, while it leads, runs a
 /// `PoolLeader` fed by the requests and events channels and a reconcile timer. Several
 /// replicas may run; the others wait as standbys.
+///
+/// Every replica, standby or leader, stays subscribed to `pool:<name>:requests` (and
+/// `:events`) for its whole life, so that a gateway's PUBLISH reaching nobody means that no
+/// manager of the pool is alive (the gateway answers 503 at once) rather than "only standbys".
 struct PoolManager: Service {
     let definition: PoolDefinition
     let clients: Clients
@@ -29,37 +33,72 @@ struct PoolManager: Service {
     private var registry: PoolRegistry { PoolRegistry(redis: clients.redis, pool: definition.name) }
 
     func run() async throws {
-        let lease = LeaderLease(redis: clients.redis, epochs: LeadershipStore(client: clients.postgres), pool: definition.name, token: Identifier.make(), ttl: Self.leaseTime)
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if let epoch = try? await lease.tryAcquire() {
-                    await lead(epoch: epoch, lease: lease)
-                }
-                try? await Task.sleep(for: Self.leaseTime / 5)
-            }
-        }
-        try? await lease.release()
-    }
-
-    /// Acts as leader until the lease is lost or the task is cancelled.
-    private func lead(epoch: Int, lease: LeaderLease) async {
-        logger.info("Leading pool", metadata: ["epoch": "\(epoch)"])
-        let leader = PoolLeader(
-            definition: definition, epoch: epoch, registry: registry, store: clients.store, launcher: launcher, logger: logger)
+        let lease = LeaderLease(
+            redis: clients.redis, epochs: LeadershipStore(client: clients.postgres), pool: definition.name,
+            token: Identifier.make(), ttl: Self.leaseTime)
+        let slot = LeaderSlot()
         let subscriber = RedisSubscriber(
             configuration: redisConfiguration,
             channels: [RedisKeys.poolRequests(definition.name), RedisKeys.poolEvents(definition.name)],
             logger: logger)
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await subscriber.run() }
+                group.addTask { await receive(subscriber.events, slot: slot) }
+                group.addTask { await compete(lease, slot: slot) }
+                // All three run until shutdown; the first to end (cancellation) ends them all.
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        do {
+            try await lease.release()
+        } catch {
+            logger.warning("Could not release the pool's lease; a standby takes over when it expires", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Tries to take the lease every fifth of its time and leads while it holds it.
+    private func compete(_ lease: LeaderLease, slot: LeaderSlot) async {
+        var failing = false
+        while !Task.isCancelled {
+            do {
+                if let epoch = try await lease.tryAcquire() {
+                    failing = false
+                    await lead(epoch: epoch, lease: lease, slot: slot)
+                }
+            } catch {
+                if !failing { logger.warning("Cannot compete for the pool's leadership; retrying", metadata: ["error": "\(error)"]) }
+                failing = true
+            }
+            do { try await Task.sleep(for: Self.leaseTime / 5) } catch { return }
+        }
+    }
+
+    /// Acts as leader until the lease is lost, a fence refuses this leader, or the task is
+    /// cancelled.
+    private func lead(epoch: Int, lease: LeaderLease, slot: LeaderSlot) async {
+        logger.info("Leading pool", metadata: ["epoch": "\(epoch)"])
+        let leader = PoolLeader(
+            definition: definition, fence: LeaderFence(token: lease.token, epoch: epoch), registry: registry,
+            store: clients.store, launcher: launcher, logger: logger)
+        await slot.set(leader)
         await launcher?.setEventHandler { event in await leader.handle(event) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await keepLease(lease) }
-            group.addTask { await subscriber.run() }
-            group.addTask { await receive(subscriber.events, leader: leader) }
-            group.addTask { await reconcileTimer(leader) }
-            // Whichever ends first (the lease lost, or cancellation) ends this leadership.
+            group.addTask {
+                // Whatever the requests channel carried before this leadership began (to a
+                // standby, or to nobody) is placed from PostgreSQL by this first pass.
+                await leader.reconcile()
+                await reconcileTimer(leader)
+            }
+            group.addTask { await leader.waitUntilDeposed() }
+            // Whichever ends first (the lease lost, a fence, or cancellation) ends this leadership.
             await group.next()
             group.cancelAll()
         }
+        await slot.set(nil)
+        await leader.end()
         await launcher?.setEventHandler(nil)
         logger.info("Leadership ended", metadata: ["epoch": "\(epoch)"])
     }
@@ -70,7 +109,7 @@ struct PoolManager: Service {
     private func keepLease(_ lease: LeaderLease) async {
         var lastRenewal = ContinuousClock.now
         while !Task.isCancelled {
-            try? await Task.sleep(for: Self.leaseTime / 5)
+            do { try await Task.sleep(for: Self.leaseTime / 5) } catch { return }
             do {
                 guard try await lease.renew() else {
                     logger.warning("Lost the pool's leadership")
@@ -86,13 +125,17 @@ struct PoolManager: Service {
         }
     }
 
-    private func receive(_ events: AsyncStream<RedisSubscriberEvent>, leader: PoolLeader) async {
+    /// Hands every message to the current leader; a standby drops them without decoding.
+    private func receive(_ events: AsyncStream<RedisSubscriberEvent>, slot: LeaderSlot) async {
+        var subscribedBefore = false
         for await event in events {
             switch event {
             case .subscribed:
-                // Messages may have been missed while (re)connecting: reconcile.
-                await leader.reconcile()
+                // Messages may have been missed while (re)connecting, and heartbeats delayed.
+                await slot.current?.subscribed(afterLoss: subscribedBefore)
+                subscribedBefore = true
             case .message(let channel, let payload):
+                guard let leader = await slot.current else { continue }
                 do {
                     await leader.handle(try MessageCodec.decode(payload))
                 } catch {
@@ -105,8 +148,7 @@ struct PoolManager: Service {
     private func reconcileTimer(_ leader: PoolLeader) async {
         let interval = min(definition.heartbeatInterval, .seconds(5))
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            if Task.isCancelled { return }
+            do { try await Task.sleep(for: interval) } catch { return }
             await leader.reconcile()
         }
     }

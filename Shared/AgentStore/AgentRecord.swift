@@ -20,6 +20,8 @@ public struct AgentRecord: Sendable, Hashable {
     public var idempotencyKey: String?
     public var requestHash: String?
     public var failureReason: String?
+    /// When a worker first confirmed the agent running; nil for a spawn request that never ran.
+    public var firstRunningAt: Date?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -38,7 +40,7 @@ public struct AgentRecord: Sendable, Hashable {
     /// The columns every query selects, in the order `init(row:)` reads them.
     static let columns = """
         id, name, pool_name, role, metadata, desired_state, status, process_id, idempotency_key,
-        request_hash, failure_reason, created_at, updated_at
+        request_hash, failure_reason, first_running_at, created_at, updated_at
         """
 
     init(row: PostgresRow) throws {
@@ -59,6 +61,7 @@ public struct AgentRecord: Sendable, Hashable {
         idempotencyKey = try row.decodeIfPresent("idempotency_key")
         requestHash = try row.decodeIfPresent("request_hash")
         failureReason = try row.decodeIfPresent("failure_reason")
+        firstRunningAt = try row.decodeIfPresent("first_running_at")
         createdAt = try row.decode("created_at")
         updatedAt = try row.decode("updated_at")
     }

@@ -43,5 +43,20 @@ public enum AgentSchema {
                     acquired_at timestamptz NOT NULL DEFAULT now()
                 );
                 """),
+        PostgresMigration(
+            version: 3, name: "agents remember their first confirmed start",
+            sql: """
+                -- Set by the first confirmed start and never cleared: a refusal for capacity may
+                -- delete only a row that never ran (the spawn request it refuses), never an agent
+                -- that is being placed again after its worker died.
+                ALTER TABLE agents ADD COLUMN first_running_at timestamptz;
+                UPDATE agents SET first_running_at = updated_at
+                    WHERE status IN ('running', 'stopping') OR process_id IS NOT NULL;
+                -- Healing releases every row naming a dead worker.
+                CREATE INDEX agents_process ON agents (process_id) WHERE process_id IS NOT NULL;
+                -- Reconcile passes read the stops that have not ended, per pool.
+                CREATE INDEX agents_pool_unsettled ON agents (pool_name)
+                    WHERE desired_state = 'terminated' AND status NOT IN ('terminated', 'failed');
+                """),
     ]
 }

@@ -83,14 +83,23 @@ public struct AgentStore: Sendable {
         return try result.rows.map(AgentRecord.init(row:))
     }
 
-    /// A worker records that the agent runs on it. Returns false (and changes nothing) when
-    /// the agent should no longer run, so a late start never revives a terminated agent.
+    /// A worker records that the agent runs on it. Returns the row's new `updated_at`, or nil
+    /// when nothing was recorded: the agent should no longer run, or another worker holds it
+    /// running (`recordRunning` tells the two apart).
     public func markRunning(id: String, processID: String) async throws -> Date? {
+        try await recordRunning(id: id, processID: processID).updatedAt
+    }
+
+    /// A worker records that the agent runs on it: only a row that should run and is unplaced
+    /// or already this worker's, so a late or stale start never revives a terminated agent nor
+    /// takes a row another worker holds. The first confirmed start is remembered
+    /// (`first_running_at`): from then on no refusal may delete the row.
+    public func recordRunning(id: String, processID: String) async throws -> RunningOutcome {
         if let id = AgentWriteBatches.canonical(id), let processID = AgentWriteBatches.canonical(processID) {
             return try await batches.running.submit(AgentWriteBatches.Running(id: id, processID: processID))
         }
         let result = try await client.query(Self.markRunningSQL, [id, processID])
-        return try result.rows.first.map { try $0.decode("updated_at") }
+        return try AgentWriteBatches.runningOutcome(result.rows.first, processID: processID)
     }
 
     /// Termination was asked for: the agent should not run any more. Returns the row as it
@@ -121,23 +130,17 @@ public struct AgentStore: Sendable {
             [id, processID])
     }
 
-    /// The agent could not be started and will not be retried. Its idempotency key is freed
-    /// so that the client may try again with the same key.
-    public func markFailed(id: String, reason: String) async throws {
-        _ = try await client.query(
-            """
-            UPDATE agents SET desired_state = 'terminated', status = 'failed', process_id = NULL,
-                failure_reason = $2, idempotency_key = NULL, updated_at = now()
-            WHERE id = $1::uuid AND status NOT IN ('running', 'terminated')
-            """,
-            [id, reason])
-    }
-
     /// Deletes an agent that was refused before it ever ran, so that a refused spawn leaves
     /// nothing behind (contract: "A refused spawn (503) creates nothing that lists as live").
+    /// A row that was ever confirmed running is never deleted. (The leader's refusals use the
+    /// fenced `deleteRefused(id:fence:)`.)
     public func deleteRefused(id: String) async throws {
         _ = try await client.query(
-            "DELETE FROM agents WHERE id = $1::uuid AND status IN ('pending', 'starting') AND process_id IS NULL", [id])
+            """
+            DELETE FROM agents
+            WHERE id = $1::uuid AND status IN ('pending', 'starting') AND process_id IS NULL AND first_running_at IS NULL
+            """,
+            [id])
     }
 
     static func json(_ object: JSONObject) throws -> String {
@@ -154,11 +157,17 @@ extension AgentStore {
         RETURNING \(AgentRecord.columns)
         """
 
-    /// `$1` the agent, `$2` the worker's process id.
+    /// `$1` the agent, `$2` the worker's process id. One row: `updated_at` when the write
+    /// happened, and the row as it was before (`desired_state`, `holder`) to say why not.
     static let markRunningSQL = """
-        UPDATE agents SET status = 'running', process_id = $2::uuid, failure_reason = NULL, updated_at = now()
-        WHERE id = $1::uuid AND desired_state = 'running'
-        RETURNING updated_at
+        WITH changed AS (
+            UPDATE agents SET status = 'running', process_id = $2::uuid, failure_reason = NULL,
+                first_running_at = COALESCE(first_running_at, now()), updated_at = now()
+            WHERE id = $1::uuid AND desired_state = 'running' AND (process_id IS NULL OR process_id = $2::uuid)
+            RETURNING updated_at
+        )
+        SELECT (SELECT updated_at FROM changed) AS updated_at, before.desired_state, before.process_id::text AS holder
+        FROM (SELECT 1) AS one LEFT JOIN agents AS before ON before.id = $1::uuid
         """
 
     /// `$1` the agent.

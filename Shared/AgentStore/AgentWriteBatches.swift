@@ -36,7 +36,7 @@ struct AgentWriteBatches: Sendable {
         }
     }
 
-    let running: WriteCoalescer<Running, Date?>
+    let running: WriteCoalescer<Running, RunningOutcome>
     let terminated: WriteCoalescer<String, Date?>
     let stopping: WriteCoalescer<String, AgentRecord?>
     let inserts: WriteCoalescer<NewRow, AgentRecord>
@@ -62,21 +62,41 @@ struct AgentWriteBatches: Sendable {
         UUID(uuidString: id).map { $0.uuidString.lowercased() }
     }
 
-    private static func markRunning(on connection: PostgresConnection, _ writes: [Running]) throws -> [Date?] {
+    private static func markRunning(on connection: PostgresConnection, _ writes: [Running]) throws -> [RunningOutcome] {
         if writes.count == 1 {
             let result = try connection.query(AgentStore.markRunningSQL, [writes[0].id, writes[0].processID])
-            return [try result.rows.first.map { try $0.decode("updated_at") }]
+            return [try runningOutcome(result.rows.first, processID: writes[0].processID)]
         }
+        // The same rule as the single-row statement; `before` is the rows as they were (a
+        // statement's main query does not see its own CTE's changes), to say why one was not.
         let result = try connection.query(
             """
-            UPDATE agents SET status = 'running', process_id = v.process_id, failure_reason = NULL, updated_at = now()
-            FROM unnest($1::uuid[], $2::uuid[]) AS v(id, process_id)
-            WHERE agents.id = v.id AND agents.desired_state = 'running'
-            RETURNING agents.id, agents.updated_at
+            WITH v AS (SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS v(id, process_id)),
+            changed AS (
+                UPDATE agents SET status = 'running', process_id = v.process_id, failure_reason = NULL,
+                    first_running_at = COALESCE(agents.first_running_at, now()), updated_at = now()
+                FROM v
+                WHERE agents.id = v.id AND agents.desired_state = 'running'
+                    AND (agents.process_id IS NULL OR agents.process_id = v.process_id)
+                RETURNING agents.id, agents.updated_at
+            )
+            SELECT v.id, changed.updated_at, before.desired_state, before.process_id::text AS holder
+            FROM v LEFT JOIN changed ON changed.id = v.id LEFT JOIN agents AS before ON before.id = v.id
             """,
             [uuidArray(writes.map(\.id)), uuidArray(writes.map(\.processID))])
-        let byID = try updatedAt(result)
-        return writes.map { byID[$0.id] }
+        var byID: [String: PostgresRow] = [:]
+        for row in result.rows { byID[try row.decode("id", as: UUID.self).uuidString.lowercased()] = row }
+        return try writes.map { try runningOutcome(byID[$0.id], processID: $0.processID) }
+    }
+
+    /// Reads one row of a `markRunning` statement: written, not wanted, or held by another worker.
+    static func runningOutcome(_ row: PostgresRow?, processID: String) throws -> RunningOutcome {
+        guard let row else { return .notWanted }
+        if let updatedAt: Date = try row.decodeIfPresent("updated_at") { return .running(updatedAt: updatedAt) }
+        if row["desired_state"] == "running", let holder = row["holder"], holder != processID.lowercased() {
+            return .heldElsewhere(holder: holder)
+        }
+        return .notWanted
     }
 
     private static func markTerminated(on connection: PostgresConnection, _ ids: [String]) throws -> [Date?] {

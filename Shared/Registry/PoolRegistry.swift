@@ -48,16 +48,9 @@ public struct PoolRegistry: Sendable {
             RegistryScripts.drain, keys: [], arguments: [processID, pool, String(Timestamp.milliseconds(now))])
     }
 
-    /// Takes an idle worker out of placement so that it can retire; false (and nothing
-    /// changed) when it hosts or expects an agent, or is not ready.
-    public func beginRetirement(processID: String, now: Date = Date()) async throws -> Bool {
-        try await redis.evalScript(
-            RegistryScripts.beginRetirement, keys: [], arguments: [processID, pool, String(Timestamp.milliseconds(now))]
-        ).int == 1
-    }
-
     /// Removes the worker and the registry entries of every agent it hosted; returns those
-    /// agent ids.
+    /// agent ids. For a worker leaving by itself; a leader healing a dead worker uses the
+    /// fenced `deregisterDead(processID:fence:)`.
     @discardableResult
     public func deregister(processID: String) async throws -> [String] {
         let reply = try await redis.evalScript(RegistryScripts.deregister, keys: [], arguments: [processID, pool])
@@ -106,13 +99,6 @@ public struct PoolRegistry: Sendable {
         _ = try await redis.evalScript(
             RegistryScripts.releaseAgent, keys: [],
             arguments: [agentID, processID, pool, String(Timestamp.milliseconds(now))])
-    }
-
-    /// A manager clears the entry of an agent whose worker is gone; nothing happens when the
-    /// worker is registered after all. Returns whether it cleared the entry.
-    @discardableResult
-    public func releaseOrphan(agentID: String, processID: String) async throws -> Bool {
-        try await redis.evalScript(RegistryScripts.releaseOrphan, keys: [], arguments: [agentID, processID, pool]).int == 1
     }
 
     /// The number of agents placed in the pool.

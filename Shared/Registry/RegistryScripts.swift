@@ -8,7 +8,7 @@ import Redis
 enum RegistryScripts {
     /// Shared Lua: drops expired reservations and rewrites the worker's `agent_count` and its
     /// score = max_agents - hosted - reserved (0 unless the worker is `ready`).
-    private static let refresh = """
+    static let refresh = """
         local function refresh(processID, pool, nowMs)
           local processKey = 'process:' .. processID
           local reservedKey = processKey .. ':reserved'
@@ -24,26 +24,38 @@ enum RegistryScripts {
 
         """
 
+    /// Shared Lua: Redis' own clock in milliseconds. Heartbeats are stamped with it
+    /// (`heartbeat_ms`) so that liveness never compares two machines' clocks.
+    static let serverTime = """
+        local function serverMs()
+          local t = redis.call('TIME')
+          return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        end
+
+        """
+
     /// Registers (or re-registers) a worker with no agents.
     /// ARGV: process_id, pool, pid, host, max_agents, now (RFC 3339), now (ms).
-    static let register = RedisScript(refresh + """
+    static let register = RedisScript(refresh + serverTime + """
         local processID, pool = ARGV[1], ARGV[2]
         local processKey = 'process:' .. processID
         redis.call('DEL', processKey, processKey .. ':agents', processKey .. ':reserved')
         redis.call('HSET', processKey, 'process_id', processID, 'pool_name', pool, 'pid', ARGV[3],
           'host', ARGV[4], 'max_agents', ARGV[5], 'agent_count', 0, 'status', 'ready',
-          'started_at', ARGV[6], 'last_heartbeat', ARGV[6])
+          'started_at', ARGV[6], 'last_heartbeat', ARGV[6], 'heartbeat_ms', serverMs())
         return refresh(processID, pool, ARGV[7])
         """)
 
-    /// Records a heartbeat and recomputes the score from what the worker hosts. Returns -1
+    /// Records a heartbeat (`last_heartbeat` as the worker tells it, for the contract;
+    /// `heartbeat_ms` from Redis' clock, for liveness) and recomputes the score from what the
+    /// worker hosts. Returns -1
     /// when the worker's registration is gone (it was declared dead), else the agent ids the
     /// registry attributes to the worker, so that it can stop any other it still runs.
     /// ARGV: process_id, pool, now (RFC 3339), now (ms).
-    static let heartbeat = RedisScript(refresh + """
+    static let heartbeat = RedisScript(refresh + serverTime + """
         local processKey = 'process:' .. ARGV[1]
         if redis.call('EXISTS', processKey) == 0 then return -1 end
-        redis.call('HSET', processKey, 'last_heartbeat', ARGV[3])
+        redis.call('HSET', processKey, 'last_heartbeat', ARGV[3], 'heartbeat_ms', serverMs())
         refresh(ARGV[1], ARGV[2], ARGV[4])
         return redis.call('SMEMBERS', processKey .. ':agents')
         """)
@@ -53,22 +65,6 @@ enum RegistryScripts {
     static let drain = RedisScript(refresh + """
         local processKey = 'process:' .. ARGV[1]
         if redis.call('EXISTS', processKey) == 0 then return 0 end
-        redis.call('HSET', processKey, 'status', 'draining')
-        refresh(ARGV[1], ARGV[2], ARGV[3])
-        return 1
-        """)
-
-    /// Takes an idle worker out of placement so that it can retire: only when it is `ready`,
-    /// hosts nothing and has no live reservation, checked atomically so that no agent can be
-    /// placed on it in between. Returns 1 when the worker is now `draining`, else 0.
-    /// ARGV: process_id, pool, now (ms).
-    static let beginRetirement = RedisScript(refresh + """
-        local processKey = 'process:' .. ARGV[1]
-        if redis.call('HGET', processKey, 'status') ~= 'ready' then return 0 end
-        redis.call('ZREMRANGEBYSCORE', processKey .. ':reserved', '-inf', ARGV[3])
-        if redis.call('SCARD', processKey .. ':agents') > 0 or redis.call('ZCARD', processKey .. ':reserved') > 0 then
-          return 0
-        end
         redis.call('HSET', processKey, 'status', 'draining')
         refresh(ARGV[1], ARGV[2], ARGV[3])
         return 1
@@ -93,49 +89,6 @@ enum RegistryScripts {
         return agents
         """)
 
-    /// Reserves one slot for an agent on the ready worker with the most free slots and, in
-    /// the same atomic step, publishes `start_agent` on that worker's channel: the command is
-    /// ARGV[5] .. process_id .. ARGV[6] (the encoded line split around its target). A worker
-    /// nobody listens for (dead, or its subscription reconnecting) gets its slot back at once
-    /// and the next one is tried. An agent already placed on a registered worker is announced
-    /// there again instead. Returns the worker's process id, or false when no listening worker
-    /// has a free slot. Scores that turn out stale are corrected on the way.
-    /// ARGV: agent_id, pool, now (ms), reservation deadline (ms), command prefix, command suffix.
-    static let reserve = RedisScript(refresh + """
-        local agentID, pool, nowMs = ARGV[1], ARGV[2], ARGV[3]
-        local function start(processID)
-          return redis.call('PUBLISH', 'process:' .. processID .. ':commands', ARGV[5] .. processID .. ARGV[6])
-        end
-        local placedOn = redis.call('HGET', 'agent:' .. agentID, 'process_id')
-        if placedOn and redis.call('HGET', 'process:' .. placedOn, 'status') then
-          if start(placedOn) > 0 then return placedOn end
-          return false
-        end
-        local candidates = redis.call('ZREVRANGEBYSCORE', 'pool:' .. pool .. ':processes', '+inf', 1, 'LIMIT', 0, 32)
-        for _, processID in ipairs(candidates) do
-          if refresh(processID, pool, nowMs) > 0 then
-            local reservedKey = 'process:' .. processID .. ':reserved'
-            redis.call('ZADD', reservedKey, ARGV[4], agentID)
-            if start(processID) > 0 then
-              refresh(processID, pool, nowMs)
-              return processID
-            end
-            redis.call('ZREM', reservedKey, agentID)
-          end
-        end
-        return false
-        """)
-
-    /// Publishes `stop_agent` to the worker the registry places an agent on (the command is
-    /// ARGV[2] .. process_id .. ARGV[3]). Returns {process_id, receivers}, or false when the
-    /// agent is not placed. ARGV: agent_id, command prefix, command suffix.
-    static let stopPlaced = RedisScript("""
-        local processID = redis.call('HGET', 'agent:' .. ARGV[1], 'process_id')
-        if not processID then return false end
-        local receivers = redis.call('PUBLISH', 'process:' .. processID .. ':commands', ARGV[2] .. processID .. ARGV[3])
-        return {processID, receivers}
-        """)
-
     /// Gives back a reservation whose command could not be delivered.
     /// ARGV: agent_id, process_id, pool, now (ms).
     static let release = RedisScript(refresh + """
@@ -147,7 +100,9 @@ enum RegistryScripts {
 
     /// A worker claims an agent it starts: the agent's hash, both sets, the reservation turned
     /// into a hosted slot. Returns 1 on success, 0 when the agent is already placed on another
-    /// live worker (so it must not run twice), -1 when this worker is not registered.
+    /// live worker (so it must not run twice), -1 when this worker is not registered. A hash
+    /// naming another worker whose set does not list the agent is a lost half of a placement
+    /// (that worker stops the agent at its next heartbeat), not a placement: the claim wins.
     /// ARGV: agent_id, process_id, pool, role, name, now (RFC 3339), now (ms).
     static let claimAgent = RedisScript(refresh + """
         local agentID, processID, pool = ARGV[1], ARGV[2], ARGV[3]
@@ -155,7 +110,8 @@ enum RegistryScripts {
         local processKey = 'process:' .. processID
         if redis.call('EXISTS', processKey) == 0 then return -1 end
         local current = redis.call('HGET', agentKey, 'process_id')
-        if current and current ~= processID and redis.call('EXISTS', 'process:' .. current) == 1 then
+        if current and current ~= processID and redis.call('EXISTS', 'process:' .. current) == 1
+          and redis.call('SISMEMBER', 'process:' .. current .. ':agents', agentID) == 1 then
           return 0
         end
         if current and current ~= processID then
@@ -170,21 +126,6 @@ enum RegistryScripts {
         redis.call('SADD', 'pool:' .. pool .. ':agents', agentID)
         redis.call('ZREM', processKey .. ':reserved', agentID)
         refresh(processID, pool, ARGV[7])
-        return 1
-        """)
-
-    /// A manager clears the entry of an agent whose worker is gone, atomically checking that
-    /// the worker really is gone (it may have registered since the manager looked).
-    /// Returns 1 when it cleared the entry. ARGV: agent_id, process_id, pool.
-    static let releaseOrphan = RedisScript("""
-        local agentID, processID, pool = ARGV[1], ARGV[2], ARGV[3]
-        if redis.call('EXISTS', 'process:' .. processID) == 1 then return 0 end
-        local agentKey = 'agent:' .. agentID
-        if redis.call('HGET', agentKey, 'process_id') == processID then
-          redis.call('DEL', agentKey)
-          redis.call('SREM', 'pool:' .. pool .. ':agents', agentID)
-        end
-        redis.call('DEL', 'process:' .. processID .. ':agents', 'process:' .. processID .. ':reserved')
         return 1
         """)
 

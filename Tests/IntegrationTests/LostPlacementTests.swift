@@ -56,7 +56,10 @@ import Testing
                 try await stack.redis.send("EXISTS", RedisKeys.process(processID)).int == 0
             }
             kill(worker.pid, SIGKILL)
-            #expect(try await status(stack, agent.agentID) == "stopping")
+            // Healing the dead worker ends the stop it can no longer carry out.
+            try await Poll.until("the stop of the dead worker's agent to end", timeout: .seconds(10)) {
+                try await status(stack, agent.agentID) == "terminated"
+            }
 
             let started = ContinuousClock.now
             let reply = try await stack.http.send("DELETE", "/api/v1/agents/\(agent.agentID)")

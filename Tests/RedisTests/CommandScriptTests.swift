@@ -21,7 +21,7 @@ struct CommandScriptTests {
             _ = try await registry.claimAgent(TestRegistry.spec(registry), processID: other.processID)
             try await CommandListener.with([chosen.processID, other.processID]) { (listener) async throws in
                 let agent = TestRegistry.spec(registry, metadata: ["team": .string("blue")])
-                #expect(try await registry.reserveAndStart(agent, epoch: 7, deadline: deadline()) == chosen.processID)
+                #expect(try await registry.reserveAndStart(agent, fence: try await TestRegistry.lead(registry, epoch: 7), deadline: deadline()) == chosen.processID)
                 #expect(await eventually { listener.commands(for: chosen.processID).count == 1 })
                 #expect(listener.commands(for: chosen.processID) == [
                     .startAgent(StartAgent(targetProcessID: chosen.processID, epoch: 7, agent: agent))
@@ -45,7 +45,7 @@ struct CommandScriptTests {
             ]
             try await CommandListener.with([identity.processID]) { (listener) async throws in
                 let agent = TestRegistry.spec(registry, metadata: metadata)
-                #expect(try await registry.reserveAndStart(agent, epoch: 1, deadline: deadline()) == identity.processID)
+                #expect(try await registry.reserveAndStart(agent, fence: try await TestRegistry.lead(registry, epoch: 1), deadline: deadline()) == identity.processID)
                 #expect(await eventually { !listener.commands(for: identity.processID).isEmpty })
                 guard case .startAgent(let command) = listener.commands(for: identity.processID).first else {
                     Issue.record("no start_agent arrived")
@@ -62,8 +62,8 @@ struct CommandScriptTests {
             let identity = TestRegistry.worker(slots: 1)
             try await registry.register(identity)
             try await CommandListener.with([identity.processID]) { (listener) async throws in
-                #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), epoch: 1, deadline: deadline()) == identity.processID)
-                #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), epoch: 1, deadline: deadline()) == nil)
+                #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), fence: try await TestRegistry.lead(registry, epoch: 1), deadline: deadline()) == identity.processID)
+                #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), fence: try await TestRegistry.lead(registry, epoch: 1), deadline: deadline()) == nil)
                 try await Task.sleep(for: .milliseconds(200))
                 #expect(listener.lineCount == 1)
             }
@@ -79,14 +79,14 @@ struct CommandScriptTests {
             try await registry.register(listening)
             // The silent worker is the emptiest, so it is tried first.
             try await CommandListener.with([listening.processID]) { (listener) async throws in
-                #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), epoch: 1, deadline: deadline()) == listening.processID)
+                #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), fence: try await TestRegistry.lead(registry, epoch: 1), deadline: deadline()) == listening.processID)
                 #expect(await eventually { listener.commands(for: listening.processID).count == 1 })
             }
             let scores = Dictionary(uniqueKeysWithValues: try await registry.workers().map { ($0.processID, $0.freeSlots) })
             #expect(scores == [silent.processID: 10, listening.processID: 4])
             #expect(try await registry.redis.send("ZCARD", RedisKeys.processReservations(silent.processID)).int == 0)
             // With nobody listening at all, nothing is reserved anywhere.
-            #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), epoch: 1, deadline: deadline()) == nil)
+            #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), fence: try await TestRegistry.lead(registry, epoch: 1), deadline: deadline()) == nil)
             #expect(try await registry.workers().map(\.freeSlots).sorted() == [4, 10])
         }
     }
@@ -99,7 +99,7 @@ struct CommandScriptTests {
             let agent = TestRegistry.spec(registry)
             #expect(try await registry.claimAgent(agent, processID: host.processID) == .claimed)
             try await CommandListener.with([host.processID, emptier.processID]) { (listener) async throws in
-                #expect(try await registry.reserveAndStart(agent, epoch: 2, deadline: deadline()) == host.processID)
+                #expect(try await registry.reserveAndStart(agent, fence: try await TestRegistry.lead(registry, epoch: 2), deadline: deadline()) == host.processID)
                 #expect(await eventually { listener.commands(for: host.processID).count == 1 })
                 #expect(listener.commands(for: emptier.processID).isEmpty)
             }
@@ -117,7 +117,7 @@ struct CommandScriptTests {
             let agent = TestRegistry.spec(registry)
             #expect(try await registry.claimAgent(agent, processID: host.processID) == .claimed)
             try await CommandListener.with([host.processID, other.processID]) { (listener) async throws in
-                #expect(try await registry.stopPlacedAgent(agent.agentID, epoch: 3) == .sent(processID: host.processID))
+                #expect(try await registry.stopPlacedAgent(agent.agentID, fence: try await TestRegistry.lead(registry, epoch: 3)) == .sent(processID: host.processID))
                 #expect(await eventually { listener.commands(for: host.processID).count == 1 })
                 #expect(listener.commands(for: host.processID) == [
                     .stopAgent(StopAgent(targetProcessID: host.processID, epoch: 3, agentID: agent.agentID))
@@ -125,7 +125,7 @@ struct CommandScriptTests {
                 #expect(listener.commands(for: other.processID).isEmpty)
             }
             // Nobody listens any more: the caller learns that the stop reached nobody.
-            #expect(try await registry.stopPlacedAgent(agent.agentID, epoch: 3) == .notListening(processID: host.processID))
+            #expect(try await registry.stopPlacedAgent(agent.agentID, fence: try await TestRegistry.lead(registry, epoch: 3)) == .notListening(processID: host.processID))
         }
     }
 
@@ -134,10 +134,20 @@ struct CommandScriptTests {
             let identity = TestRegistry.worker()
             try await registry.register(identity)
             try await CommandListener.with([identity.processID]) { (listener) async throws in
-                #expect(try await registry.stopPlacedAgent(Identifier.make(), epoch: 1) == .notPlaced)
+                #expect(try await registry.stopPlacedAgent(Identifier.make(), fence: try await TestRegistry.lead(registry, epoch: 1)) == .notPlaced)
                 try await Task.sleep(for: .milliseconds(200))
                 #expect(listener.lineCount == 0)
             }
         }
+    }
+}
+
+extension TestRegistry {
+    /// Makes the test the pool's leader, as `LeaderLease` does: `pool:<name>:leader` holds a
+    /// token, which the fenced scripts check. Returns the fence to pass them.
+    static func lead(_ registry: PoolRegistry, epoch: Int = 1) async throws -> LeaderFence {
+        let fence = LeaderFence(token: "test-leader-\(registry.pool)", epoch: epoch)
+        _ = try await registry.redis.send("SET", RedisKeys.poolLeader(registry.pool), fence.token, "PX", "60000")
+        return fence
     }
 }

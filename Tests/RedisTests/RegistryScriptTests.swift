@@ -18,7 +18,7 @@ struct RegistryScriptTests {
     func reserve(_ registry: PoolRegistry, _ agentID: String = Identifier.make(), for seconds: Double = 60) async throws -> String? {
         try await registry.reserveAndStart(
             AgentSpec(agentID: agentID, name: "a", poolName: registry.pool, role: "developer", metadata: [:]),
-            epoch: 1, deadline: Date().addingTimeInterval(seconds))
+            fence: try await TestRegistry.lead(registry), deadline: Date().addingTimeInterval(seconds))
     }
 
     @Test func registerWritesTheContractFieldsAndFullScore() async throws {
@@ -155,13 +155,98 @@ struct RegistryScriptTests {
             let agent = spec(registry)
             #expect(try await registry.claimAgent(agent, processID: identity.processID) == .claimed)
             // The worker registered after the manager's snapshot: not an orphan, nothing changes.
-            #expect(try await registry.releaseOrphan(agentID: agent.agentID, processID: identity.processID) == false)
+            #expect(try await registry.releaseOrphan(agentID: agent.agentID, processID: identity.processID, fence: try await TestRegistry.lead(registry)) == false)
             #expect(try await registry.redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == identity.processID)
             // Once the worker is really gone, the entry is cleared.
             _ = try await registry.redis.send("DEL", RedisKeys.process(identity.processID))
-            #expect(try await registry.releaseOrphan(agentID: agent.agentID, processID: identity.processID))
+            #expect(try await registry.releaseOrphan(agentID: agent.agentID, processID: identity.processID, fence: try await TestRegistry.lead(registry)))
             #expect(try await registry.redis.send("EXISTS", RedisKeys.agent(agent.agentID)).int == 0)
             #expect(try await registry.redis.send("SISMEMBER", RedisKeys.poolAgents(registry.pool), agent.agentID).int == 0)
+        }
+    }
+
+    @Test func leaderScriptsRefuseOnceAnotherManagerHoldsTheLease() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            let agent = spec(registry)
+            #expect(try await registry.claimAgent(agent, processID: identity.processID) == .claimed)
+            let deposed = try await TestRegistry.lead(registry, epoch: 1)
+            _ = try await registry.redis.send("SET", RedisKeys.poolLeader(registry.pool), "another-manager")
+            await #expect(throws: LeaseLost.self) { try await registry.deregisterDead(processID: identity.processID, fence: deposed) }
+            await #expect(throws: LeaseLost.self) { try await registry.publishState(desiredWorkers: 9, fence: deposed) }
+            await #expect(throws: LeaseLost.self) { try await registry.stopPlacedAgent(agent.agentID, fence: deposed) }
+            await #expect(throws: LeaseLost.self) { try await registry.beginRetirement(processID: identity.processID, fence: deposed) }
+            // Nothing changed.
+            #expect(try await registry.workers().map(\.processID) == [identity.processID])
+            #expect(try await registry.redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == identity.processID)
+            #expect(try await registry.redis.send("EXISTS", RedisKeys.poolState(registry.pool)).int == 0)
+        }
+    }
+
+    @Test func heartbeatsAreStampedWithRedisTimeAndAgedOnIt() async throws {
+        try await withRegistry { registry in
+            let fresh = worker(), silent = worker()
+            try await registry.register(fresh)
+            try await registry.register(silent)
+            // A worker whose clock is a day behind still heartbeats fresh on Redis' clock.
+            #expect(try await registry.heartbeat(processID: fresh.processID, now: Date().addingTimeInterval(-86_400)) == [])
+            let stamped = try await registry.redis.send("HGET", RedisKeys.process(silent.processID), "heartbeat_ms").int ?? 0
+            _ = try await registry.redis.send("HSET", RedisKeys.process(silent.processID), "heartbeat_ms", String(stamped - 10_000))
+            let snapshot = try await registry.snapshot()
+            let ages = snapshot.heartbeatAges
+            print("heartbeat ages on Redis' clock: \(ages)")
+            // The worker's own clock (what liveness compared before) says it is a day stale.
+            let skewed = try #require(snapshot.workers.first { $0.processID == fresh.processID })
+            #expect(Liveness.isStale(lastHeartbeat: skewed.lastHeartbeat, now: Date(), staleAfter: .seconds(3)))
+            #expect(!Liveness.isStale(heartbeatAge: try #require(ages[fresh.processID]), staleAfter: .seconds(3)))
+            #expect(try #require(ages[fresh.processID]) < 2)
+            #expect(try #require(ages[silent.processID]) >= 10)
+        }
+    }
+
+    @Test func snapshotReadsBothHalvesAndRepairsFixEachLoss() async throws {
+        try await withRegistry { registry in
+            let host = worker(), other = worker()
+            try await registry.register(host)
+            try await registry.register(other)
+            let noSet = spec(registry), noHash = spec(registry)
+            for agent in [noSet, noHash] { #expect(try await registry.claimAgent(agent, processID: host.processID) == .claimed) }
+            _ = try await registry.redis.send("SREM", RedisKeys.processAgents(host.processID), noSet.agentID)
+            _ = try await registry.redis.send("DEL", RedisKeys.agent(noHash.agentID))
+            _ = try await registry.redis.send("SREM", RedisKeys.poolAgents(registry.pool), noHash.agentID)
+
+            let placements = try await registry.snapshot().placements
+            #expect(placements.hashes == [noSet.agentID: host.processID])
+            #expect(placements.hosted[host.processID] == [noHash.agentID])
+            let plan = ReconcilePlan.make(
+                shouldRun: [noSet.agentID, noHash.agentID], registry: placements, reserved: [],
+                liveWorkers: [host.processID, other.processID])
+            #expect(plan.unattributed == [.init(agentID: noSet.agentID, processID: host.processID)])
+            #expect(plan.unrecorded == [.init(agentID: noHash.agentID, processID: host.processID)])
+            #expect(plan.toPlace == [noSet.agentID])
+
+            let fence = try await TestRegistry.lead(registry)
+            #expect(try await registry.clearUnattributed(agentID: noSet.agentID, processID: host.processID, fence: fence))
+            #expect(try await registry.restoreRecord(noHash, processID: host.processID, fence: fence))
+            #expect(try await registry.restoreRecord(noHash, processID: host.processID, fence: fence) == false)
+            let repaired = try await registry.snapshot().placements
+            #expect(repaired.hashes == [noHash.agentID: host.processID])
+            // The cleared agent may now be claimed by another worker.
+            #expect(try await registry.claimAgent(noSet, processID: other.processID) == .claimed)
+        }
+    }
+
+    @Test func aHashWhoseWorkerDoesNotListTheAgentDoesNotBlockAClaim() async throws {
+        try await withRegistry { registry in
+            let first = worker(), second = worker()
+            try await registry.register(first)
+            try await registry.register(second)
+            let agent = spec(registry)
+            #expect(try await registry.claimAgent(agent, processID: first.processID) == .claimed)
+            _ = try await registry.redis.send("SREM", RedisKeys.processAgents(first.processID), agent.agentID)
+            #expect(try await registry.claimAgent(agent, processID: second.processID) == .claimed)
+            #expect(try await registry.redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == second.processID)
         }
     }
 }
