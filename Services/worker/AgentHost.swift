@@ -69,10 +69,20 @@ actor AgentHost {
                 logger.warning("Start refused: this worker is not registered (declared dead?)")
                 return
             }
-            guard let updatedAt = try await store.markRunning(id: spec.agentID, processID: processID) else {
+            let updatedAt: Date
+            switch try await store.recordRunning(id: spec.agentID, processID: processID) {
+            case .running(let recorded):
+                updatedAt = recorded
+            case .notWanted:
                 logger.info("Agent should no longer run; not starting it")
                 try await registry.releaseAgent(agentID: spec.agentID, processID: processID)
                 await announce(.agentStopped(AgentEvent(processID: processID, agentID: spec.agentID)))
+                return
+            case .heldElsewhere(let holder):
+                // A stale or racing start: its row says it runs on `holder`. Give the claim back;
+                // the leader settles rows of workers that are gone and places the agent again.
+                logger.warning("Agent's row names another worker; not starting it here", metadata: ["holder": "\(holder)"])
+                try await registry.releaseAgent(agentID: spec.agentID, processID: processID)
                 return
             }
             let agent = HostedAgent(spec: spec)
