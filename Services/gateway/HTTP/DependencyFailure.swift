@@ -9,7 +9,9 @@ enum DependencyFailure {
             return error.code != .server
         }
         if let error = error as? PostgresError {
-            return error.code == .connection || error.code == .shutdown
+            // A timeout means the database stopped answering; the statement may have run, so
+            // the client retries with the same Idempotency-Key.
+            return [.connection, .shutdown, .timeout, .poolTimeout].contains(error.code)
         }
         return false
     }
