@@ -75,7 +75,8 @@ struct RedisDeadlineTests {
             server.thaw()
             let thawed = ContinuousClock.now
             let resubscribed = await eventually(within: .seconds(15)) { await log.subscribedCount >= 2 }
-            print("frozen 2.5 s: subscribed again \(ContinuousClock.now - thawed) after SIGCONT (\(ContinuousClock.now - frozen) after the freeze)")
+            let waited = ContinuousClock.now - thawed
+            print("frozen 2.5 s: \(resubscribed ? "subscribed again" : "still not subscribed again") \(waited) after SIGCONT (\(ContinuousClock.now - frozen) after the freeze)")
             #expect(resubscribed, "no new .subscribed after the server thawed")
 
             let client = RedisClient(configuration: configuration, poolSize: 1, logger: TestRedis.logger)
