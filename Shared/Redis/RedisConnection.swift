@@ -80,7 +80,7 @@ final class RedisConnection {
         return poll(&descriptor, 1, 0) != 0
     }
 
-    /// Sets the send/receive timeout; `nil` blocks forever (for pub/sub reads).
+    /// Sets the send/receive timeout; `nil` blocks forever.
     func setTimeout(_ timeout: Duration?) throws(RedisError) {
         guard let context else { throw closedError }
         guard redisSetTimeout(context, timeval(timeout ?? .zero)) == REDIS_OK else { throw failure() }

@@ -216,7 +216,8 @@ final class RedisConnectionPool: Sendable {
     private func poolTimeoutError() -> RedisError {
         RedisError(
             .poolTimeout,
-            "no connection to \(configuration.redactedDescription) became free within \(configuration.poolTimeout): "
+            "no connection to \(configuration.redactedDescription) became free within \(configuration.poolTimeout) "
+                + "(REDIS_POOL_TIMEOUT): "
                 + "all \(size) are busy, so the command was not sent; slow commands or a server that stopped "
                 + "answering hold them")
     }

@@ -140,7 +140,8 @@ public final class RedisSubscriber: Sendable {
                 throw RedisError(
                     .timeout,
                     "\(connection.server) sent nothing, not even an answer to PING, for "
-                        + "\(configuration.subscriberReadTimeout); dropping the connection to subscribe again")
+                        + "\(configuration.subscriberReadTimeout) (REDIS_SUBSCRIBER_TIMEOUT); dropping the connection to subscribe "
+                        + "again. Check that Redis responds")
             }
         }
     }
