@@ -7,6 +7,7 @@ extension Settings {
         self.init()
         redis = try Self.redis(from: variables)
         database = try Self.database(from: variables)
+        try readDeadlines(from: variables)
         apiKeys = variables.secret("API_KEYS").map { keys in
             keys.split(separator: ",").map { EnvironmentVariables.trimmed($0) }.filter { !$0.isEmpty }
         } ?? []

@@ -16,6 +16,14 @@ final class ConnectionPool: Sendable {
     private struct Waiter {
         let id: Int
         let continuation: CheckedContinuation<Lease, any Error>
+        /// Fails the waiter at its deadline; cancelled when the waiter is served first.
+        var timer: Task<Void, Never>?
+
+        /// Resumes the caller (exactly once: the waiter was just taken out of the queue).
+        func resume(with result: Result<Lease, PostgresError>) {
+            timer?.cancel()
+            continuation.resume(with: result.mapError { $0 as any Error })
+        }
     }
 
     private struct State {
@@ -30,14 +38,19 @@ final class ConnectionPool: Sendable {
 
     /// The most connections open at once.
     let capacity: Int
+    /// The longest a caller waits for a connection while all are busy.
+    let waitTimeout: Duration
     private let state = Locked(State())
 
-    init(capacity: Int) {
+    init(capacity: Int, waitTimeout: Duration = .seconds(5)) {
         precondition(capacity >= 1, "a pool needs at least one connection")
         self.capacity = capacity
+        self.waitTimeout = waitTimeout
     }
 
-    /// Waits (without blocking a thread) until a connection or an opening is free.
+    /// Waits (without blocking a thread) until a connection or an opening is free, at most
+    /// `waitTimeout`; then fails with `.poolTimeout` rather than queueing forever behind
+    /// connections that a hung server holds.
     func acquire() async throws(PostgresError) -> Lease {
         do {
             return try await acquireOrWait()
@@ -69,15 +82,49 @@ final class ConnectionPool: Sendable {
                     state.waiters.append(Waiter(id: id, continuation: continuation))
                     return nil
                 }
-                if let immediate { continuation.resume(with: immediate) }
+                if let immediate {
+                    continuation.resume(with: immediate)
+                } else {
+                    startTimer(forWaiter: id)
+                }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> Waiter? in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index)
-            }
-            waiter?.continuation.resume(throwing: Self.cancelledError)
+            removeWaiter(id)?.resume(with: .failure(Self.cancelledError))
         }
+    }
+
+    /// Arms the deadline of a queued waiter. Only callers that really queue pay for a timer
+    /// task; the waiter may already be served when the timer is attached, then it is dropped.
+    private func startTimer(forWaiter id: Int) {
+        let timer = Task { [self] in
+            do {
+                try await Task.sleep(for: waitTimeout)
+            } catch {
+                return  // served (or cancelled) before the deadline
+            }
+            removeWaiter(id)?.resume(with: .failure(timeoutError()))
+        }
+        let attached = state.withLock { state -> Bool in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return false }
+            state.waiters[index].timer = timer
+            return true
+        }
+        if !attached { timer.cancel() }
+    }
+
+    /// Takes a waiter out of the queue, if it is still there.
+    private func removeWaiter(_ id: Int) -> Waiter? {
+        state.withLock { state in
+            state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
+        }
+    }
+
+    private func timeoutError() -> PostgresError {
+        PostgresError(
+            code: .poolTimeout,
+            message: "No PostgreSQL connection became free within \(waitTimeout) (DB_POOL_TIMEOUT): all "
+                + "\(capacity) are busy (DB_POOL_SIZE), so the statement was not sent. Slow or hung statements "
+                + "hold them; check the database, or raise DB_POOL_SIZE.")
     }
 
     /// Takes back a healthy connection after a lease. Returns false when the pool is closed:
@@ -92,7 +139,7 @@ final class ConnectionPool: Sendable {
             state.idle.append(connection)
             return (true, nil)
         }
-        outcome.waiter?.continuation.resume(returning: .reuse(connection))
+        outcome.waiter?.resume(with: .success(.reuse(connection)))
         return outcome.kept
     }
 
@@ -109,9 +156,9 @@ final class ConnectionPool: Sendable {
             state.open += 1
             return (state.waiters.removeFirst(), [], nil)
         }
-        served?.continuation.resume(returning: .open)
+        served?.resume(with: .success(.open))
         if let error {
-            for waiter in failed { waiter.continuation.resume(throwing: error) }
+            for waiter in failed { waiter.resume(with: .failure(error)) }
         }
     }
 
@@ -138,7 +185,7 @@ final class ConnectionPool: Sendable {
             }
             return (state.idle, state.waiters)
         }
-        for waiter in waiters { waiter.continuation.resume(throwing: Self.shutdownError) }
+        for waiter in waiters { waiter.resume(with: .failure(Self.shutdownError)) }
         return idle
     }
 

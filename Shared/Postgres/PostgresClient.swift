@@ -22,7 +22,7 @@ public final class PostgresClient: Sendable {
         var logger = logger
         logger[metadataKey: "postgres.target"] = "\(configuration.host):\(configuration.port)/\(configuration.database)"
         self.logger = logger
-        self.pool = ConnectionPool(capacity: poolSize)
+        self.pool = ConnectionPool(capacity: poolSize, waitTimeout: configuration.poolTimeout)
         self.threads = NIOThreadPool(numberOfThreads: poolSize)
         threads.start()
     }
@@ -77,8 +77,9 @@ public final class PostgresClient: Sendable {
     /// A statement that failed inside `body` aborts the transaction even if `body` caught
     /// the error; COMMIT would then silently roll back, so this throws instead.
     public func withTransaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
-        try await withConnection { connection in
-            try connection.query("BEGIN")
+        let begin = Self.beginStatement(queryTimeout: configuration.queryTimeout)
+        return try await withConnection { connection in
+            try connection.execute(script: begin)
             let value: T
             do {
                 value = try body(connection)
@@ -95,6 +96,20 @@ public final class PostgresClient: Sendable {
             try connection.query("COMMIT")
             return value
         }
+    }
+
+    /// BEGIN plus a server-side deadline for the transaction's statements, in one round trip.
+    ///
+    /// The client's own deadline (`queryTimeout`) ends the wait, but not the work of a server
+    /// that is alive yet slow (a lock wait): `SET LOCAL statement_timeout` lets PostgreSQL end
+    /// that itself, with a clean error that keeps the connection. It is a little shorter than
+    /// the client's deadline so that the server's error arrives first. `SET LOCAL` is the only
+    /// form PgBouncer's transaction pooling allows (a session `SET` would leak to other
+    /// clients; startup options are refused). Statements outside a transaction rely on the
+    /// client's deadline alone.
+    static func beginStatement(queryTimeout: Duration) -> String {
+        let milliseconds = max(1, Int((queryTimeout / .milliseconds(1) * 0.9).rounded(.down)))
+        return "BEGIN; SET LOCAL statement_timeout = \(milliseconds)"
     }
 
     /// Closes every connection and stops the threads. Waiting callers fail with

@@ -17,6 +17,15 @@ public struct PostgresConfiguration: Sendable, Equatable {
     public var connectTimeoutSeconds: Int
     /// Shown in `pg_stat_activity`; PgBouncer passes it on.
     public var applicationName: String
+    /// How long one statement may take, from sending it to its last result, before the
+    /// client gives up on it and closes the connection (`DB_QUERY_TIMEOUT`).
+    ///
+    /// Enforced by the client, because a frozen server (or PgBouncer) never answers anything;
+    /// inside `withTransaction` the server also gets it as `SET LOCAL statement_timeout`.
+    public var queryTimeout: Duration = .seconds(5)
+    /// How long a call may wait for a pooled connection while all of them are busy
+    /// (`DB_POOL_TIMEOUT`); the call then fails with `.poolTimeout` and nothing was sent.
+    public var poolTimeout: Duration = .seconds(5)
 
     /// Makes a configuration; the timeout and application name keep their defaults.
     public init(
@@ -72,6 +81,7 @@ extension PostgresConfiguration: CustomStringConvertible, CustomDebugStringConve
                 "host": host, "port": port, "user": user,
                 "password": password == nil ? "nil" : "***", "database": database,
                 "connectTimeoutSeconds": connectTimeoutSeconds, "applicationName": applicationName,
+                "queryTimeout": queryTimeout, "poolTimeout": poolTimeout,
             ])
     }
 }

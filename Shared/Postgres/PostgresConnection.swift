@@ -8,10 +8,12 @@ import Darwin
 
 /// A connection lent to a closure; never escapes it. Not Sendable.
 ///
-/// Owns one `PGconn*`. Every call blocks its thread until the server answers, which is why
-/// `PostgresClient` only lends connections on its own thread pool. Statements go out as
-/// unnamed extended-protocol statements (`PQexecParams`), the only kind PgBouncer's
-/// transaction pooling supports.
+/// Owns one `PGconn*`. Every call blocks its thread until the server answers or the
+/// statement's deadline (`queryTimeout`) passes, which is why `PostgresClient` only lends
+/// connections on its own thread pool. Statements go out as unnamed extended-protocol
+/// statements (`PQsendQueryParams`), the only kind PgBouncer's transaction pooling supports;
+/// the connection is in libpq's non-blocking mode so that a deadline can be kept (see
+/// `StatementDeadline`).
 public final class PostgresConnection {
     /// The libpq handle; nil once closed.
     private var handle: OpaquePointer?
@@ -19,10 +21,13 @@ public final class PostgresConnection {
     private let password: String?
     /// Set when the connection is in a state the pool must not reuse (a COPY in progress).
     private(set) var isPoisoned = false
+    /// How long each statement may take before the connection is given up.
+    let queryTimeout: Duration
 
-    private init(handle: OpaquePointer, password: String?) {
+    private init(handle: OpaquePointer, password: String?, queryTimeout: Duration) {
         self.handle = handle
         self.password = password
+        self.queryTimeout = queryTimeout
     }
 
     deinit { close() }
@@ -39,8 +44,15 @@ public final class PostgresConnection {
         guard let handle = PQconnectdbParams(keywords, values, 0) else {
             throw PostgresError(code: .connection, message: "libpq could not allocate a connection.")
         }
-        let connection = PostgresConnection(handle: handle, password: configuration.password)
+        let connection = PostgresConnection(
+            handle: handle, password: configuration.password, queryTimeout: configuration.queryTimeout)
         guard PQstatus(handle) == CONNECTION_OK else {
+            let message = connection.libpqMessage()
+            connection.close()
+            throw PostgresError(code: .connection, message: message)
+        }
+        // Statements then never block inside libpq: StatementDeadline waits with poll(2).
+        guard PQsetnonblocking(handle, 1) == 0 else {
             let message = connection.libpqMessage()
             connection.close()
             throw PostgresError(code: .connection, message: message)
@@ -65,8 +77,11 @@ public final class PostgresConnection {
         defer {
             for pointer in values { free(UnsafeMutablePointer(mutating: pointer)) }
         }
-        let result = PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
-        return try consume(result, handle: handle)
+        let deadline = ContinuousClock.now + queryTimeout
+        guard PQsendQueryParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0) == 1 else {
+            throw PostgresError(code: errorCode(handle), message: libpqMessage())
+        }
+        return try finish(handle, deadline: deadline)
     }
 
     /// Runs a parameterless script with `PQexec` (simple protocol); it may hold several
@@ -75,7 +90,11 @@ public final class PostgresConnection {
     public func execute(script: String) throws(PostgresError) {
         let handle = try liveHandle()
         guard !script.utf8.contains(0) else { throw Self.nulError }
-        _ = try consume(PQexec(handle, script), handle: handle)
+        let deadline = ContinuousClock.now + queryTimeout
+        guard PQsendQuery(handle, script) == 1 else {
+            throw PostgresError(code: errorCode(handle), message: libpqMessage())
+        }
+        _ = try finish(handle, deadline: deadline)
     }
 
     /// Whether the connection is open and outside any transaction, as libpq last saw it.
@@ -132,6 +151,47 @@ public final class PostgresConnection {
 }
 
 extension PostgresConnection {
+    /// Waits (until `deadline`) for every result of the statement just sent and returns the
+    /// last one, as `PQexec` would. Past the deadline the connection is closed: its protocol
+    /// state is unknown, and a frozen server would never let it recover.
+    private func finish(_ handle: OpaquePointer, deadline: ContinuousClock.Instant) throws(PostgresError) -> PostgresResult {
+        let exchange = StatementDeadline(handle: handle, deadline: deadline)
+        var last: OpaquePointer?
+        do {
+            try exchange.flush()
+            while let result = try exchange.nextResult() {
+                PQclear(last)
+                last = result
+                // COPY never ends by itself, and a lost connection has nothing more to give.
+                let status = PQresultStatus(result)
+                if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH
+                    || PQstatus(handle) == CONNECTION_BAD
+                {
+                    break
+                }
+            }
+        } catch {
+            PQclear(last)
+            switch error {
+            case .timedOut:
+                close()
+                throw Self.timeoutError(queryTimeout)
+            case .broken:
+                throw PostgresError(code: errorCode(handle), message: libpqMessage())
+            }
+        }
+        return try consume(last, handle: handle)
+    }
+
+    /// What a caller sees when a statement outlived its deadline.
+    static func timeoutError(_ timeout: Duration) -> PostgresError {
+        PostgresError(
+            code: .timeout,
+            message: "PostgreSQL (or PgBouncer) did not answer within the query timeout of \(timeout) "
+                + "(DB_QUERY_TIMEOUT), so the connection was closed; the statement may or may not have run. "
+                + "Check that PgBouncer and PostgreSQL respond, or raise the timeout for slow statements.")
+    }
+
     /// Turns a `PGresult` into rows or an error, and frees it.
     private func consume(_ result: OpaquePointer?, handle: OpaquePointer) throws(PostgresError) -> PostgresResult {
         guard let result else {

@@ -7,7 +7,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; an open set, so adding a kind breaks no caller.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Kind: String, Hashable, Sendable {
-            case connection, server, decoding, configuration, shutdown, cancelled
+            case connection, server, decoding, configuration, shutdown, cancelled, timeout, poolTimeout
         }
         private let kind: Kind
 
@@ -23,6 +23,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let shutdown = Code(kind: .shutdown)
         /// The calling task was cancelled before the statement was sent.
         public static let cancelled = Code(kind: .cancelled)
+        /// The statement had no answer within `PostgresConfiguration.queryTimeout`: the
+        /// connection was closed, and the statement may or may not have run.
+        public static let timeout = Code(kind: .timeout)
+        /// No pooled connection became free within `PostgresConfiguration.poolTimeout`; the
+        /// statement was not sent.
+        public static let poolTimeout = Code(kind: .poolTimeout)
 
         /// The kind's name, for logs.
         public var description: String { kind.rawValue }

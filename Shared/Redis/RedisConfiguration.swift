@@ -14,8 +14,18 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var connectTimeout: Duration = .seconds(2)
     /// How long one command (send plus reply) may take before the connection is dropped.
     ///
-    /// Blocking commands such as `BLPOP` must block for less than this.
+    /// Blocking commands such as `BLPOP` must block for less than this. Enforced by the
+    /// socket's send and receive timeouts, so it also bounds a server that froze.
     public var commandTimeout: Duration = .seconds(5)
+    /// How long a command may wait for a pooled connection while all are busy; it then fails
+    /// with `.poolTimeout` and was not sent.
+    public var poolTimeout: Duration = .seconds(5)
+    /// A subscriber that heard nothing for this long sends `PING` on its connection, so that a
+    /// quiet channel still proves the connection alive.
+    public var subscriberPingInterval: Duration = .seconds(1)
+    /// A subscriber that heard nothing (no message, no `PING` answer) for this long drops its
+    /// connection and subscribes again; a few ping intervals.
+    public var subscriberReadTimeout: Duration = .seconds(3)
 
     /// Creates a configuration from its parts.
     public init(

@@ -80,7 +80,7 @@ final class RedisConnection {
         return poll(&descriptor, 1, 0) != 0
     }
 
-    /// Sets the send/receive timeout; `nil` blocks forever (for pub/sub reads).
+    /// Sets the send/receive timeout; `nil` blocks forever.
     func setTimeout(_ timeout: Duration?) throws(RedisError) {
         guard let context else { throw closedError }
         guard redisSetTimeout(context, timeval(timeout ?? .zero)) == REDIS_OK else { throw failure() }
@@ -110,6 +110,51 @@ final class RedisConnection {
         } catch {
             isBroken = true
             throw error
+        }
+    }
+
+    /// Reads the next reply, waiting at most `timeout` for it; nil when none came in time.
+    ///
+    /// Unlike a socket timeout (after which hiredis leaves the context dead), running out of
+    /// time here leaves the connection usable: the subscriber uses it to notice silence and
+    /// send `PING` on the same connection. Replies already buffered come back without I/O.
+    func readReply(within timeout: Duration) throws(RedisError) -> RedisReply? {
+        guard let context else { throw closedError }
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            var raw: UnsafeMutableRawPointer?
+            guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
+            if let raw {
+                defer { freeReplyObject(raw) }
+                do {
+                    return try RedisReply(copying: raw.assumingMemoryBound(to: redisReply.self))
+                } catch {
+                    isBroken = true
+                    throw error
+                }
+            }
+            let remaining = deadline - .now
+            guard remaining > .zero else { return nil }
+            var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)
+            let milliseconds = Int32(min(max((remaining / .milliseconds(1)).rounded(.up), 1), 60_000))
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready < 0, errno != EINTR {
+                isBroken = true
+                throw RedisError(.connection, "\(server): poll failed (errno \(errno))")
+            }
+            // Readable (or closed: the read then reports EOF); one read(2) feeds the reader.
+            if ready > 0, redisBufferRead(context) != REDIS_OK { throw failure() }
+        }
+    }
+
+    /// Sends one command without waiting for its reply (within the send timeout), e.g. a
+    /// `PING` on a subscribed connection, whose answer arrives among the messages.
+    func send(_ arguments: [[UInt8]]) throws(RedisError) {
+        try append(arguments)
+        guard let context else { throw closedError }
+        var done: Int32 = 0
+        while done == 0 {
+            guard redisBufferWrite(context, &done) == REDIS_OK else { throw failure() }
         }
     }
 

@@ -16,13 +16,25 @@ final class RedisConnectionPool: Sendable {
         var connection: RedisConnection?
     }
 
-    private typealias Waiter = CheckedContinuation<Result<Slot, RedisError>, Never>
+    /// A caller queued for a slot.
+    private struct Waiter: Sendable {
+        let id: UInt64
+        let continuation: CheckedContinuation<Result<Slot, RedisError>, Never>
+        /// Fails the waiter at its deadline; cancelled when the waiter is served first.
+        var timer: Task<Void, Never>?
+
+        /// Resumes the caller (exactly once: the waiter was just taken out of the queue).
+        func resume(returning result: Result<Slot, RedisError>) {
+            timer?.cancel()
+            continuation.resume(returning: result)
+        }
+    }
 
     private struct State {
         var idle: [Slot] = []
         /// Slots that exist: lent out or idle.
         var open = 0
-        var waiters: [(id: UInt64, continuation: Waiter)] = []
+        var waiters: [Waiter] = []
         var nextWaiterID: UInt64 = 0
         var backoff = Backoff()
         var retryAfter: ContinuousClock.Instant?
@@ -98,7 +110,7 @@ final class RedisConnectionPool: Sendable {
             state.open -= state.idle.count
             state.idle = []
             defer { state.waiters = [] }
-            return state.waiters.map(\.continuation)
+            return state.waiters
         }
         guard let waiters else { return }
         for waiter in waiters { waiter.resume(returning: .failure(Self.shutdownError)) }
@@ -147,7 +159,7 @@ final class RedisConnectionPool: Sendable {
             return state.nextWaiterID
         }
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: Waiter) in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Slot, RedisError>, Never>) in
                 let immediate: Result<Slot, RedisError>? = state.withLock { state in
                     if state.isShutdown { return .failure(Self.shutdownError) }
                     if let slot = state.idle.popLast() { return .success(slot) }
@@ -159,18 +171,55 @@ final class RedisConnectionPool: Sendable {
                     // Checked under the lock, so a cancellation either sees this waiter or
                     // is seen here.
                     if Task.isCancelled { return .failure(Self.cancelledError) }
-                    state.waiters.append((id, continuation))
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
                     return nil
                 }
-                if let immediate { continuation.resume(returning: immediate) }
+                if let immediate {
+                    continuation.resume(returning: immediate)
+                } else {
+                    startTimer(forWaiter: id)
+                }
             }
         } onCancel: {
-            let waiter = state.withLock { state in
-                state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0).continuation }
-            }
-            waiter?.resume(returning: .failure(Self.cancelledError))
+            removeWaiter(id)?.resume(returning: .failure(Self.cancelledError))
         }
         return try result.get()
+    }
+
+    /// Arms the deadline of a queued waiter, so that callers fail with `.poolTimeout` instead
+    /// of queueing forever behind connections stuck on a server that stopped answering. Only
+    /// callers that really queue pay for the timer task.
+    private func startTimer(forWaiter id: UInt64) {
+        let timer = Task { [self] in
+            do {
+                try await Task.sleep(for: configuration.poolTimeout)
+            } catch {
+                return  // served (or cancelled) before the deadline
+            }
+            removeWaiter(id)?.resume(returning: .failure(poolTimeoutError()))
+        }
+        let attached = state.withLock { state -> Bool in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return false }
+            state.waiters[index].timer = timer
+            return true
+        }
+        if !attached { timer.cancel() }
+    }
+
+    /// Takes a waiter out of the queue, if it is still there.
+    private func removeWaiter(_ id: UInt64) -> Waiter? {
+        state.withLock { state in
+            state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
+        }
+    }
+
+    private func poolTimeoutError() -> RedisError {
+        RedisError(
+            .poolTimeout,
+            "no connection to \(configuration.redactedDescription) became free within \(configuration.poolTimeout) "
+                + "(REDIS_POOL_TIMEOUT): "
+                + "all \(size) are busy, so the command was not sent; slow commands or a server that stopped "
+                + "answering hold them")
     }
 
     /// Returns a slot, logs what happened to it, and wakes waiters.
@@ -203,17 +252,17 @@ final class RedisConnectionPool: Sendable {
                     state.idle.append(slot)
                     return []
                 }
-                return [(state.waiters.removeFirst().continuation, .success(slot))]
+                return [(state.waiters.removeFirst(), .success(slot))]
             }
             if !state.waiters.isEmpty, refusal(state) == nil {
                 // The empty slot lets the next waiter connect.
-                return [(state.waiters.removeFirst().continuation, .success(slot))]
+                return [(state.waiters.removeFirst(), .success(slot))]
             }
             state.open -= 1
             guard let refusal = refusal(state) else { return [] }
             // Redis is down: everyone waiting gets the fast answer now.
             defer { state.waiters = [] }
-            return state.waiters.map { ($0.continuation, .failure(refusal)) }
+            return state.waiters.map { ($0, .failure(refusal)) }
         }
         for (waiter, result) in wakeUps { waiter.resume(returning: result) }
         log(report, wasHealthy: wasHealthy, retryIn: retryIn)

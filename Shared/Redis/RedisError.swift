@@ -5,7 +5,7 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is. New codes may be added, so `switch` with a `default`.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Kind: String, Hashable, Sendable {
-            case connection, timeout, server, protocolViolation, configuration, shutdown, cancelled
+            case connection, timeout, server, protocolViolation, configuration, shutdown, cancelled, poolTimeout
         }
         private let kind: Kind
 
@@ -23,6 +23,9 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         public static let shutdown = Code(kind: .shutdown)
         /// The calling task was cancelled before the command was sent.
         public static let cancelled = Code(kind: .cancelled)
+        /// No pooled connection became free within ``RedisConfiguration/poolTimeout``; the
+        /// command was not sent.
+        public static let poolTimeout = Code(kind: .poolTimeout)
 
         /// The code's name, e.g. `connection`.
         public var description: String { kind.rawValue }

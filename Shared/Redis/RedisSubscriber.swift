@@ -47,7 +47,10 @@ public final class RedisSubscriber: Sendable {
     ///
     /// On any connection loss it reconnects with exponential backoff (50 ms doubling to
     /// 2 s, with jitter), subscribes again and emits ``RedisSubscriberEvent/subscribed``.
-    /// Cancellation shuts the socket down, which ends a blocked read at once.
+    /// A connection that stays silent is pinged every
+    /// ``RedisConfiguration/subscriberPingInterval``, and counts as lost once nothing at all
+    /// arrived for ``RedisConfiguration/subscriberReadTimeout`` (a frozen server, a half-open
+    /// connection). Cancellation shuts the socket down, which ends a blocked read at once.
     public func run() async {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
@@ -112,13 +115,35 @@ public final class RedisSubscriber: Sendable {
             end.subscribed = true
             emit(.subscribed)
             if reconnecting { logger.info("Redis subscription re-established") }
-            while true {
-                if let event = try Self.event(from: connection.readReply()) { emit(event) }
-            }
+            try read(from: connection)
         } catch {
             end.error = error
         }
         return end
+    }
+
+    /// Reads messages until the connection fails or falls silent past the read timeout,
+    /// sending `PING` while it is quiet; throws how it ended.
+    private func read(from connection: RedisConnection) throws(RedisError) -> Never {
+        var liveness = SubscriberLiveness(
+            pingInterval: configuration.subscriberPingInterval, readTimeout: configuration.subscriberReadTimeout,
+            now: .now)
+        while true {
+            switch liveness.next(at: .now) {
+            case .wait(let timeout):
+                guard let reply = try connection.readReply(within: timeout) else { continue }
+                liveness.heard(at: .now)
+                if let event = try Self.event(from: reply) { emit(event) }
+            case .ping:
+                try connection.send([Array("PING".utf8)])
+            case .giveUp:
+                throw RedisError(
+                    .timeout,
+                    "\(connection.server) sent nothing, not even an answer to PING, for "
+                        + "\(configuration.subscriberReadTimeout) (REDIS_SUBSCRIBER_TIMEOUT); dropping the connection to subscribe "
+                        + "again. Check that Redis responds")
+            }
+        }
     }
 
     private func emit(_ event: RedisSubscriberEvent) {
@@ -126,7 +151,8 @@ public final class RedisSubscriber: Sendable {
     }
 
     /// Sends SUBSCRIBE and PSUBSCRIBE in one round trip and waits for every confirmation
-    /// (within the command timeout), then lets reads block for as long as it takes.
+    /// (within the command timeout). The socket keeps that timeout afterwards: reads only
+    /// follow poll(2) (see ``read(from:)``), so it bounds the PINGs' writes alone.
     private func subscribe(on connection: RedisConnection) throws(RedisError) {
         var expected = 0
         for (command, names) in [("SUBSCRIBE", channels), ("PSUBSCRIBE", patterns)] where !names.isEmpty {
@@ -140,11 +166,10 @@ public final class RedisSubscriber: Sendable {
                 throw RedisError(.protocolViolation, "unexpected reply to SUBSCRIBE: \(reply)")
             }
         }
-        // Idle channels are normal; TCP keepalive (set on connect) detects a dead peer.
-        try connection.setTimeout(nil)
     }
 
-    /// `message` and `pmessage` become events; anything else (e.g. a late confirmation) is skipped.
+    /// `message` and `pmessage` become events; anything else (a `pong`, a late confirmation)
+    /// is skipped.
     private static func event(from reply: RedisReply) throws(RedisError) -> RedisSubscriberEvent? {
         guard let parts = reply.array, let kind = parts.first?.string else {
             throw RedisError(.protocolViolation, "unexpected pub/sub reply: \(reply)")

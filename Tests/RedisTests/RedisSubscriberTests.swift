@@ -3,7 +3,7 @@ import Synchronization
 import Testing
 
 /// Collects a subscriber's events from a background task, so tests can wait with deadlines.
-private actor EventLog {
+actor EventLog {
     private(set) var events: [RedisSubscriberEvent] = []
     private(set) var finished = false
 

@@ -60,10 +60,12 @@ enum DependencyFailure {
             || ["57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01"].contains(state)
     }
 
-    /// A lost or refused connection, a closed client, a cancelled wait, or a transient SQLSTATE.
+    /// A lost or refused connection, a closed client, a cancelled wait, a statement or pool
+    /// wait past its deadline (the database stopped answering; a statement may have run, so
+    /// the client retries with the same Idempotency-Key), or a transient SQLSTATE.
     static func isTransient(_ error: PostgresError) -> Bool {
         switch error.code {
-        case .connection, .shutdown, .cancelled:
+        case .connection, .shutdown, .cancelled, .timeout, .poolTimeout:
             return true
         case .server:
             return error.sqlState.map(isTransientSQLState) ?? false
