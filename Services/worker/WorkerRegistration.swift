@@ -81,6 +81,10 @@ actor WorkerRegistration {
     /// this worker stops here too: it would run unseen, and keep the worker from retiring.
     func beat() async {
         guard isRegistered else { return }
+        // After a pause longer than `fenceAfter` (SIGSTOP, a stalled VM) the heartbeat loop may
+        // wake before the watchdog: fence first, so that agents a manager may already have
+        // placed elsewhere stop before this worker looks alive again.
+        await watchContact()
         await host.retryUnrecorded()
         switch fence {
         case .none: break
