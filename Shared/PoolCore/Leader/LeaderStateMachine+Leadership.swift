@@ -7,6 +7,7 @@ extension LeaderStateMachine {
         guard phase == .notStarted else { return }
         phase = .leading
         graceUntil = now + limits.staleAfter
+        registrationWindowUntil = now + limits.heartbeatInterval
         requestSnapshot()
     }
 
@@ -15,6 +16,7 @@ extension LeaderStateMachine {
     mutating func redisRecovered() {
         guard phase == .leading else { return }
         graceUntil = max(graceUntil ?? now, now + limits.staleAfter)
+        registrationWindowUntil = now + limits.heartbeatInterval
         requestSnapshot()
     }
 
@@ -23,6 +25,13 @@ extension LeaderStateMachine {
     mutating func stepDown() {
         phase = .steppedDown
         outbox = [.stepDown]
+    }
+
+    /// Whether workers may still be missing from the registry because it lost their entries
+    /// (launching now could exceed `max_workers` once they re-register).
+    var isInRegistrationWindow: Bool {
+        guard let registrationWindowUntil else { return true }
+        return now < registrationWindowUntil
     }
 
     /// Whether workers are still in the grace after the leadership started or Redis came back.

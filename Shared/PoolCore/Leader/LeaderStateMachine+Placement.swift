@@ -60,6 +60,7 @@ extension LeaderStateMachine {
             consumeSlot(on: processID)
             var started = entry
             started.isReserving = false
+            started.mayHaveStarted = true
             starts[agentID] = PendingStart(entry: started, processID: processID, deadline: now + tuning.startTimeout)
         case .noFreeSlot:
             // The script looked at every listening ready worker: the pool is full right now.
@@ -67,7 +68,11 @@ extension LeaderStateMachine {
             slotsExhausted = true
             for processID in Array(workers.keys) { workers[processID]?.freeSlots = 0 }
         case .failed:
-            queue.setReserving(agentID, false)
+            // The script may have run and sent the start: never refuse this agent now.
+            queue.update(agentID) {
+                $0.isReserving = false
+                $0.mayHaveStarted = true
+            }
             placementPaused = true
         }
     }

@@ -5,7 +5,8 @@ extension LeaderStateMachine {
     /// flight and the pool known full (the reserve script or a snapshot said so), so that no
     /// worker is launched while a live one has a free slot.
     mutating func scaleUpIfNeeded() {
-        guard tuning.launcher == .process, !launches.heldUntilNextPass, slotsExhausted, reservesInFlight == 0 else { return }
+        guard tuning.launcher == .process, !launches.heldUntilNextPass, !isInRegistrationWindow, slotsExhausted, reservesInFlight == 0
+        else { return }
         let waiting = queue.waitingCount
         guard waiting > 0 else { return }
         let streak = scaleUps.length(at: now)
@@ -19,7 +20,7 @@ extension LeaderStateMachine {
 
     /// Keeps `min_workers` ready workers, counting launches on the way (each pass).
     mutating func keepMinimumWorkers() {
-        guard tuning.launcher == .process, !launches.heldUntilNextPass else { return }
+        guard tuning.launcher == .process, !launches.heldUntilNextPass, !isInRegistrationWindow else { return }
         let ready = workers.values.count(where: \.isReady)
         let missing = limits.minWorkers - ready - launches.inFlight
         if missing > 0 { launch(missing) }
@@ -35,7 +36,7 @@ extension LeaderStateMachine {
     /// before are never refused: they wait, pending, for capacity.
     mutating func refuseIfHopeless() {
         func isRefusable(_ entry: PlacementQueue.Entry) -> Bool {
-            !entry.isReserving && entry.origin == .freshSpawn && !confirmed.contains(entry.agentID)
+            !entry.isReserving && !entry.mayHaveStarted && entry.origin == .freshSpawn && !confirmed.contains(entry.agentID)
         }
         guard queue.entries.contains(where: isRefusable), slotsExhausted, reservesInFlight == 0, launches.inFlight == 0 else { return }
         let reason: String

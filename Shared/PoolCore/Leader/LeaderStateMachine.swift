@@ -39,6 +39,9 @@ public struct LeaderStateMachine: Sendable {
     var phase = Phase.notStarted
     /// No worker is declared dead by heartbeat age before this.
     var graceUntil: ContinuousClock.Instant?
+    /// No worker is launched before this: every live worker heartbeats within one interval,
+    /// re-registering if Redis lost its entry, so only then does the registry show them all.
+    var registrationWindowUntil: ContinuousClock.Instant?
     /// Counts events, to tell what a snapshot could have seen (see `Reconcile`).
     var eventCount: UInt64 = 0
     var now: ContinuousClock.Instant

@@ -17,6 +17,9 @@ struct PlacementQueue: Sendable {
         var origin: Origin
         /// The reserve script runs for it; its reply is awaited.
         var isReserving = false
+        /// A start command may have reached a worker (a start not confirmed in time, or a
+        /// reserve whose answer was lost): it may run, so it is never refused, only placed.
+        var mayHaveStarted = false
         /// The machine's event count when it entered, to tell whether a snapshot read after it.
         var admitted: UInt64
 
@@ -53,8 +56,13 @@ struct PlacementQueue: Sendable {
     }
 
     mutating func setReserving(_ agentID: String, _ reserving: Bool) {
+        update(agentID) { $0.isReserving = reserving }
+    }
+
+    /// Changes an entry in place, keeping its position.
+    mutating func update(_ agentID: String, _ change: (inout Entry) -> Void) {
         guard let index = entries.firstIndex(where: { $0.agentID == agentID }) else { return }
-        entries[index].isReserving = reserving
+        change(&entries[index])
     }
 
     /// Removes and returns the entries `shouldRemove` picks.

@@ -47,6 +47,7 @@ import Testing
     @Test func whenNoWorkerCanBeStartedFreshSpawnsAreRefusedAndReplacementsWait() {
         var leader = LeaderHarness()
         leader.send(.leadershipStarted)
+        leader.advance(.seconds(1))
         leader.send(.snapshotRead(leader.snapshot(
             workers: [leader.worker("w1", free: 0, hosted: 10)], shouldRun: [.row("old", confirmed: true)])))
         #expect(leader.machine.launchesInFlight == 1)
@@ -74,5 +75,17 @@ import Testing
         #expect(actions.refused.isEmpty)
         #expect(actions.launched == 0)
         #expect(leader.send(.workerRegistered(processID: "w2")).reserved == ["a"])
+    }
+
+    @Test func aSpawnWhoseStartMayHaveReachedAWorkerIsNeverRefused() {
+        var leader = LeaderHarness(limits: full)
+        leader.lead(with: leader.snapshot(workers: [leader.worker("w1", free: 2, hosted: 8)]))
+        leader.send(.placeRequested(.test("a")))
+        leader.send(.placeRequested(.test("b")))
+        // The script ran for "a" but its answer was lost; "b" found no slot.
+        leader.send(.reserveFinished(agentID: "a", .failed))
+        let actions = leader.send(.reserveFinished(agentID: "b", .noFreeSlot))
+        #expect(actions.refused == ["b"])
+        #expect(leader.machine.waitingAgents == ["a"])
     }
 }

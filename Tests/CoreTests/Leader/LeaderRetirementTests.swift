@@ -55,4 +55,17 @@ import Testing
         #expect(leader.send(.tick).contains(.abandonLaunch(processID: "n1")))
         #expect(leader.machine.launchesInFlight == 0)
     }
+
+    @Test func noWorkerIsLaunchedUntilEveryLiveWorkerHadAHeartbeatToReRegister() {
+        // Redis lost its data: the registry shows no worker until they heartbeat again.
+        var leader = LeaderHarness(limits: .test(minWorkers: 2))
+        leader.send(.leadershipStarted)
+        #expect(leader.send(.snapshotRead(leader.snapshot())).launched == 0)
+        leader.advance(.seconds(1))
+        leader.send(.tick)
+        #expect(leader.send(.snapshotRead(leader.snapshot(workers: [leader.worker("w1", free: 10)]))).launched == 1)
+        leader.send(.redisRecovered)
+        leader.send(.tick)
+        #expect(leader.send(.snapshotRead(leader.snapshot())).launched == 0)
+    }
 }

@@ -33,10 +33,12 @@ struct LeaderHarness {
 
     mutating func advance(_ duration: Duration) { elapsed += duration }
 
-    /// Starts leading and answers the first pass with `snapshot`.
+    /// Starts leading and, one heartbeat interval later (no launch comes sooner), answers
+    /// the first pass with `snapshot`.
     @discardableResult
     mutating func lead(with snapshot: LeaderSnapshot) -> [LeaderAction.Kind] {
         send(.leadershipStarted)
+        advance(machine.limits.heartbeatInterval)
         return send(.snapshotRead(snapshot))
     }
 
