@@ -26,8 +26,11 @@ public struct LeaderAction: Sendable, Hashable {
         /// A launched worker never registered: kill it, it no longer counts as capacity.
         case abandonLaunch(processID: String)
         /// Declare a worker dead: kill it if it is a child, remove its registry entries and
-        /// mark its agents' rows unplaced (reply `healFinished`).
-        case heal(processID: String)
+        /// mark its agents' rows unplaced (reply `healFinished`). With `onlyIfStale` (a heal
+        /// for heartbeat age, not a process exit) the script first checks that the heartbeat is
+        /// still older than `stale_after`, so that a worker that just resumed keeps its agents
+        /// instead of running them beside their replacements.
+        case heal(processID: String, onlyIfStale: Bool)
         /// Refuse a fresh spawn that was never confirmed: delete its row and publish
         /// `agent_failed` (retryable, no process id).
         case refuse(agentID: String, reason: String)

@@ -52,8 +52,8 @@ public enum LeaderEvent: Sendable, Hashable {
     case snapshotFailed
     /// The reply to `launch(count:)`.
     case launchFinished(LaunchOutcome)
-    /// The reply to `heal`: whether the dead worker's entries are gone and its rows unplaced.
-    case healFinished(processID: String, succeeded: Bool)
+    /// The reply to `heal`.
+    case healFinished(processID: String, HealOutcome)
     /// The reply to `beginRetirement`: whether the worker is now draining (it was still empty).
     case retirementBegun(processID: String, accepted: Bool)
     /// The reply to `stop`.
@@ -68,6 +68,17 @@ public enum ReserveOutcome: Sendable, Hashable {
     /// No listening ready worker has a free slot.
     case noFreeSlot
     /// The script did not run or its answer was lost: nothing is known.
+    case failed
+}
+
+/// What a `heal` did.
+public enum HealOutcome: Sendable, Hashable {
+    /// The worker's registry entries are gone and its agents' rows unplaced.
+    case healed
+    /// Its heartbeat is fresh again (it was frozen and resumed): nothing was changed, it
+    /// keeps its agents. (A heal for staleness checks this in the same script.)
+    case alive
+    /// The I/O failed; the heal is tried again on the next pass.
     case failed
 }
 

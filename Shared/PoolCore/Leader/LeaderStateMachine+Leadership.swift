@@ -7,7 +7,7 @@ extension LeaderStateMachine {
         guard phase == .notStarted else { return }
         phase = .leading
         graceUntil = now + limits.staleAfter
-        registrationWindowUntil = now + limits.heartbeatInterval
+        registrationWindowUntil = now + limits.heartbeatInterval * 2
         requestSnapshot()
     }
 
@@ -16,7 +16,7 @@ extension LeaderStateMachine {
     mutating func redisRecovered() {
         guard phase == .leading else { return }
         graceUntil = max(graceUntil ?? now, now + limits.staleAfter)
-        registrationWindowUntil = now + limits.heartbeatInterval
+        registrationWindowUntil = now + limits.heartbeatInterval * 2
         requestSnapshot()
     }
 

@@ -71,7 +71,7 @@ extension LeaderStateMachine {
             if Liveness.isStale(lastHeartbeat: worker.lastHeartbeat, now: snapshot.readAt, staleAfter: limits.staleAfter),
                !isInGrace
             {
-                declareDead(worker.processID)
+                declareDead(worker.processID, onlyIfStale: true)
                 continue
             }
             live.append(worker)

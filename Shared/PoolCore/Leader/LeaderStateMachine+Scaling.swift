@@ -11,7 +11,7 @@ extension LeaderStateMachine {
         guard waiting > 0 else { return }
         let streak = scaleUps.length(at: now)
         let count = ScalingPolicy.workersToLaunch(
-            waitingAgents: waiting, freeSlots: 0, workers: workers.count, launchesInFlight: launches.inFlight,
+            waitingAgents: waiting, freeSlots: 0, workers: poolSize, launchesInFlight: launches.inFlight,
             limits: limits, recentScaleUps: streak)
         guard count > 0 else { return }
         scaleUps.record(at: now)
@@ -21,10 +21,15 @@ extension LeaderStateMachine {
     /// Keeps `min_workers` ready workers, counting launches on the way (each pass).
     mutating func keepMinimumWorkers() {
         guard tuning.launcher == .process, !launches.heldUntilNextPass, !isInRegistrationWindow else { return }
-        let ready = workers.values.count(where: \.isReady)
+        let ready = workers.values.count(where: \.isReady) + healing.count
         let missing = limits.minWorkers - ready - launches.inFlight
         if missing > 0 { launch(missing) }
     }
+
+    /// The workers that count toward `max_workers`: the live ones and those declared dead
+    /// whose heal has not confirmed it yet (a frozen worker may answer that it lives), so that
+    /// no replacement is launched for a worker that turns out alive.
+    var poolSize: Int { workers.count + healing.count }
 
     private mutating func launch(_ count: Int) {
         launches.awaitingReply += count
@@ -40,7 +45,7 @@ extension LeaderStateMachine {
         }
         guard queue.entries.contains(where: isRefusable), slotsExhausted, reservesInFlight == 0, launches.inFlight == 0 else { return }
         let reason: String
-        if workers.count >= limits.maxWorkers {
+        if poolSize >= limits.maxWorkers {
             reason = "pool \(limits.poolName) is at max_workers (\(limits.maxWorkers)) and full"
         } else if tuning.launcher == .process, launches.failedSinceRegistration {
             reason = "no worker could be started for pool \(limits.poolName)"

@@ -39,7 +39,7 @@ public struct LeaderStateMachine: Sendable {
     var phase = Phase.notStarted
     /// No worker is declared dead by heartbeat age before this.
     var graceUntil: ContinuousClock.Instant?
-    /// No worker is launched before this: every live worker heartbeats within one interval,
+    /// No worker is launched before this (two heartbeat intervals): every live worker heartbeats,
     /// re-registering if Redis lost its entry, so only then does the registry show them all.
     var registrationWindowUntil: ContinuousClock.Instant?
     /// Counts events, to tell what a snapshot could have seen (see `Reconcile`).
@@ -72,8 +72,8 @@ public struct LeaderStateMachine: Sendable {
     var scaleUps = ScaleUpStreak()
 
     // Healing, termination, retirement
-    /// Workers declared dead whose heal has not succeeded yet: true while one is in flight.
-    var healing: [String: Bool] = [:]
+    /// Workers declared dead whose heal has not succeeded yet.
+    var healing: [String: Heal] = [:]
     var stops: [String: PendingStop] = [:]
     var retirement = RetirementBook()
 
@@ -97,6 +97,12 @@ public struct LeaderStateMachine: Sendable {
         var entry: PlacementQueue.Entry
         var processID: String
         var deadline: ContinuousClock.Instant
+    }
+
+    struct Heal: Sendable, Hashable {
+        /// Declared dead by heartbeat age (not a process exit).
+        var onlyIfStale: Bool
+        var inFlight = true
     }
 
     struct KnownWorker: Sendable, Hashable {
@@ -143,13 +149,13 @@ public struct LeaderStateMachine: Sendable {
         case .agentStopped(let agentID, let processID): agentStopped(agentID, on: processID)
         case .tick: tick()
         case .childExited(let processID, let registered):
-            if registered { declareDead(processID) } else { launchFailed(processID) }
+            if registered { declareDead(processID, onlyIfStale: false) } else { launchFailed(processID) }
         case .registrationTimedOut(let processID): launchFailed(processID)
         case .reserveFinished(let agentID, let outcome): reserveFinished(agentID, outcome)
         case .snapshotRead(let snapshot): reconcile(snapshot)
         case .snapshotFailed: snapshotFailed()
         case .launchFinished(let outcome): launchFinished(outcome)
-        case .healFinished(let processID, let succeeded): healFinished(processID, succeeded: succeeded)
+        case .healFinished(let processID, let outcome): healFinished(processID, outcome)
         case .retirementBegun(let processID, let accepted): retirementBegun(processID, accepted: accepted)
         case .stopFinished(let agentID, let outcome): stopFinished(agentID, outcome)
         }

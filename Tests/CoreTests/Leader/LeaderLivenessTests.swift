@@ -33,16 +33,16 @@ import Testing
         leader.send(.placeRequested(.test("a")))
         leader.send(.reserveFinished(agentID: "a", .placed(processID: "w1")))
         let actions = leader.send(.childExited(processID: "w1", registered: true))
-        #expect(actions.healed == ["w1"])
+        #expect(actions.contains(.heal(processID: "w1", onlyIfStale: false)))
         #expect(actions.reserved == ["a"])
-        #expect(leader.send(.healFinished(processID: "w1", succeeded: true)) == [.readSnapshot])
+        #expect(leader.send(.healFinished(processID: "w1", .healed)) == [.readSnapshot])
     }
 
     @Test func aFailedHealIsRetriedOnTheNextPass() {
         var leader = LeaderHarness()
         leader.lead(with: leader.snapshot(workers: [leader.worker("w1", free: 10)]))
         leader.send(.childExited(processID: "w1", registered: true))
-        leader.send(.healFinished(processID: "w1", succeeded: false))
+        leader.send(.healFinished(processID: "w1", .failed))
         leader.send(.tick)
         #expect(leader.send(.snapshotRead(leader.snapshot(workers: [leader.worker("w1", free: 10)]))).healed == ["w1"])
     }

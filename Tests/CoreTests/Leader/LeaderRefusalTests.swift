@@ -39,7 +39,7 @@ import Testing
         leader.send(.agentStarted(agentID: "a", processID: "w1"))
         // Its worker died; a duplicate place_agent (the network repeats) finds no room.
         leader.send(.childExited(processID: "w1", registered: true))
-        leader.send(.healFinished(processID: "w1", succeeded: true))
+        leader.send(.healFinished(processID: "w1", .healed))
         let actions = leader.send(.placeRequested(.test("a")))
         #expect(actions.refused.isEmpty)
     }
@@ -47,7 +47,7 @@ import Testing
     @Test func whenNoWorkerCanBeStartedFreshSpawnsAreRefusedAndReplacementsWait() {
         var leader = LeaderHarness()
         leader.send(.leadershipStarted)
-        leader.advance(.seconds(1))
+        leader.advance(.seconds(2))
         leader.send(.snapshotRead(leader.snapshot(
             workers: [leader.worker("w1", free: 0, hosted: 10)], shouldRun: [.row("old", confirmed: true)])))
         #expect(leader.machine.launchesInFlight == 1)

@@ -33,12 +33,12 @@ struct LeaderHarness {
 
     mutating func advance(_ duration: Duration) { elapsed += duration }
 
-    /// Starts leading and, one heartbeat interval later (no launch comes sooner), answers
+    /// Starts leading and, two heartbeat intervals later (no launch comes sooner), answers
     /// the first pass with `snapshot`.
     @discardableResult
     mutating func lead(with snapshot: LeaderSnapshot) -> [LeaderAction.Kind] {
         send(.leadershipStarted)
-        advance(machine.limits.heartbeatInterval)
+        advance(machine.limits.heartbeatInterval * 2)
         return send(.snapshotRead(snapshot))
     }
 
@@ -95,6 +95,6 @@ extension Array where Element == LeaderAction.Kind {
         compactMap { if case .refuse(let agentID, _) = $0 { agentID } else { nil } }
     }
     var healed: [String] {
-        compactMap { if case .heal(let processID) = $0 { processID } else { nil } }
+        compactMap { if case .heal(let processID, _) = $0 { processID } else { nil } }
     }
 }

@@ -17,6 +17,8 @@ struct LeaderSimulation {
     static let step: Duration = .milliseconds(100)
     /// The bound: after this much calm, every promise is kept.
     static let calmTime: Duration = .seconds(30)
+    /// How long a converged pool must stay converged before a schedule ends early.
+    static let settleTime: Duration = .seconds(8)
 
     static func run(seed: UInt64, keepLog: Bool = false, faults: SimFaults = SimFaults()) -> Outcome {
         var setup = SimRandom(seed: seed ^ 0x5EED)
@@ -55,6 +57,9 @@ struct LeaderSimulation {
                 outcome.convergedAfter = step * (index - chaosSteps)
             }
             if !world.violations.isEmpty { break }
+            // Converged: it must stay so for a while (a retirement, a late reply), then the
+            // schedule may end early.
+            if let converged = outcome.convergedAfter, step * (index - chaosSteps) >= converged + settleTime { break }
         }
         if world.violations.isEmpty {
             for problem in world.unkeptPromises() { world.violate("after \(calmTime) of calm: \(problem)") }
@@ -170,6 +175,8 @@ extension SimWorld {
         if random.chance(faults.leaderChange) { changeLeader() }
         if random.chance(faults.registryWipe) {
             note("Redis loses its data")
+            // A frozen worker comes back to a registry that forgot it, uninvited by any leader.
+            for processID in resumeAt.keys { processes[processID]?.stray = true }
             registry.removeAll()
             placements.removeAll()
             changeLeader()

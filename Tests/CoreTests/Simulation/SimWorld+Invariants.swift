@@ -12,8 +12,7 @@ extension SimWorld {
 
     mutating func checkSafety() {
         var host: [String: String] = [:]
-        for processID in processes.keys.sorted() {
-            guard let process = processes[processID], canRun(processID, process) else { continue }
+        for (processID, process) in processes where canRun(processID, process) {
             for agentID in process.hosted {
                 if let other = host[agentID] { violate("\(agentID) runs on \(other) and \(processID)") }
                 host[agentID] = processID

@@ -34,6 +34,9 @@ extension SimWorld {
         if case .reserveFinished(let agentID, _) = event { leaders[index].reservesInFlight.remove(agentID) }
         let actions = leaders[index].machine.handle(event, at: now)
         let epoch = leaders[index].machine.epoch
+        if faults.keepsLog, !actions.isEmpty {
+            note("epoch \(epoch) on \(Self.describe(event)) decides \(actions.map { Self.describe($0.kind) })")
+        }
         for (position, action) in actions.enumerated() {
             if action.epoch != epoch { violate("an action of epoch \(action.epoch) from the leader of epoch \(epoch)") }
             if action.kind == .stepDown {
@@ -63,7 +66,7 @@ extension SimWorld {
         let action = leaders[index].pendingIO.remove(at: position)
         let fenced = action.epoch < currentEpoch
         let fails = faults.active && random.chance(faults.ioFailure)
-        note("epoch \(action.epoch) performs \(action.kind)\(fenced ? " (fenced)" : "")\(fails ? " (fails)" : "")")
+        note("epoch \(action.epoch) performs \(Self.describe(action.kind))\(fenced ? " (fenced)" : "")\(fails ? " (fails)" : "")")
         if fenced, action.kind != .readSnapshot {
             if case .launch(let count) = action.kind {
                 // Launching is not a registry write: a deposed leader's launch still starts workers.
@@ -95,15 +98,19 @@ extension SimWorld {
         case .abandonLaunch(let processID):
             if processes[processID]?.manager == leaders[index].manager, registry[processID] == nil { exit(processID) }
             return nil
-        case .heal(let processID):
-            if failing { return .healFinished(processID: processID, succeeded: false) }
+        case .heal(let processID, let onlyIfStale):
+            if failing { return .healFinished(processID: processID, .failed) }
+            if onlyIfStale, let worker = registry[processID], clock - worker.lastHeartbeat <= limits.staleAfter {
+                return .healFinished(processID: processID, .alive)
+            }
             if processes[processID]?.manager == leaders[index].manager { exit(processID) }
-            // A frozen worker declared dead comes back uninvited: no leader counted it.
+            // A worker healed while frozen comes back uninvited: no leader counts it any more (it
+            // re-registers empty and retires once idle).
             if processes[processID]?.alive == true { processes[processID]?.stray = true }
             let agents = registry[processID]?.agents ?? []
             deregister(processID)
             for agentID in agents.sorted() { markUnplaced(agentID, processID: processID) }
-            return .healFinished(processID: processID, succeeded: true)
+            return .healFinished(processID: processID, .healed)
         case .refuse(let agentID, _):
             guard !failing else { return nil }
             refuse(agentID)
@@ -177,15 +184,14 @@ extension SimWorld {
     }
 
     /// `deleteRefused` as the SQL reads today (pending or starting, no worker), then
-    /// `agent_failed`.
+    /// `agent_failed` only if it deleted the row: a start an earlier leader sent may have
+    /// won the race, and then the agent runs and nothing is refused.
     private mutating func refuse(_ agentID: String) {
-        guard let row = rows[agentID] else { return }
-        if row.everConfirmed { violate("refused \(agentID), which ran before") }
+        guard let row = rows[agentID], row.status == .pending || row.status == .starting, row.processID == nil else { return }
+        if row.everConfirmed { violate("refused \(agentID), which ran before: its row is deleted") }
         facts[agentID, default: Fact()].refused = true
-        if row.status == .pending || row.status == .starting, row.processID == nil {
-            rows.removeValue(forKey: agentID)
-            note("refused \(agentID): row deleted")
-        }
+        rows.removeValue(forKey: agentID)
+        note("refused \(agentID): row deleted")
     }
 
     /// What `readSnapshot` reads: placements, workers, rows (at one instant here; the reply
@@ -207,5 +213,21 @@ extension SimWorld {
             stopping: ordered.filter { $0.status == .stopping }.map {
                 LeaderSnapshot.StoppingRow(agentID: $0.spec.agentID, processID: $0.processID)
             })
+    }
+
+    /// Short forms for the step log.
+    static func describe(_ event: LeaderEvent) -> String {
+        switch event {
+        case .placeRequested(let spec): "placeRequested(\(spec.agentID))"
+        case .snapshotRead(let snapshot):
+            "snapshotRead(workers: \(snapshot.workers.map(\.processID)), placed: \(snapshot.placements.count), rows: \(snapshot.shouldRun.count))"
+        case .reserveFinished(let agentID, let outcome): "reserveFinished(\(agentID), \(outcome))"
+        default: "\(event)"
+        }
+    }
+
+    static func describe(_ kind: LeaderAction.Kind) -> String {
+        if case .reserveAndStart(let spec) = kind { return "reserveAndStart(\(spec.agentID))" }
+        return "\(kind)"
     }
 }
