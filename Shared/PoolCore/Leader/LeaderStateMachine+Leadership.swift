@@ -30,7 +30,8 @@ extension LeaderStateMachine {
     /// Whether workers may still be missing from the registry because it lost their entries
     /// (launching now could exceed `max_workers` once they re-register).
     var isInRegistrationWindow: Bool {
-        guard let registrationWindowUntil else { return true }
+        // Nor before this leadership has seen the pool once.
+        guard let registrationWindowUntil, hasReadSnapshot else { return true }
         return now < registrationWindowUntil
     }
 

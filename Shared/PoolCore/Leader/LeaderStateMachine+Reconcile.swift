@@ -31,6 +31,7 @@ extension LeaderStateMachine {
         // had its row in PostgreSQL by then, one admitted after may not.
         guard let readStart = snapshotRequestedAt else { return }
         snapshotRequestedAt = nil
+        hasReadSnapshot = true
         launches.heldUntilNextPass = false
         placementPaused = false
 

@@ -82,6 +82,8 @@ public struct LeaderStateMachine: Sendable {
     var snapshotRequestedAt: UInt64?
     /// Another pass was asked for while one was reading.
     var rerunRequested = false
+    /// A snapshot was read in this leadership: it knows the pool's workers.
+    var hasReadSnapshot = false
 
     /// What the current transition decided, stamped with the epoch on return.
     var outbox: [LeaderAction.Kind] = []

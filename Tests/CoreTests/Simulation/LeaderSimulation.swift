@@ -175,8 +175,6 @@ extension SimWorld {
         if random.chance(faults.leaderChange) { changeLeader() }
         if random.chance(faults.registryWipe) {
             note("Redis loses its data")
-            // A frozen worker comes back to a registry that forgot it, uninvited by any leader.
-            for processID in resumeAt.keys { processes[processID]?.stray = true }
             registry.removeAll()
             placements.removeAll()
             changeLeader()

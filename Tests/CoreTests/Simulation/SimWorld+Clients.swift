@@ -30,10 +30,15 @@ extension SimWorld {
         publishToLeaders(.terminateRequested(agentID: agentID))
     }
 
-    /// Agents that exist as workers for `max_workers`: alive, registered or on their way,
-    /// and counted by some leader (see `Process.stray`).
+    /// Processes that count as workers for `max_workers`: alive and counted by some leader
+    /// (see `Process.stray`), and registered, booting, or running (about to re-register). A
+    /// frozen process the registry forgot is dead for all a leader can know; when it resumes
+    /// it comes back uninvited (a stray).
     var countedWorkers: Int {
-        processes.values.count { $0.alive && !$0.stray && ($0.everRegistered || $0.bootsAt != nil) }
+        processes.count { processID, process in
+            process.alive && !process.stray
+                && (registry[processID] != nil || process.bootsAt != nil || (process.everRegistered && !process.paused))
+        }
     }
 
     /// `launcher: external`: an orchestrator that starts workers up to `desired_workers`.

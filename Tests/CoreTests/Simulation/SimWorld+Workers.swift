@@ -78,21 +78,28 @@ extension SimWorld {
         }
         processes[processID]?.epochSeen = epoch
         switch command {
-        case .start(let spec, _): start(spec, on: processID)
+        case .start(let spec, let epoch): start(spec, on: processID, epoch: epoch)
         case .stop(let agentID, _): stop(agentID, on: processID)
         case .retire: retire(processID)
         }
     }
 
-    /// `AgentHost.start`: claim (refused when another live worker hosts it), then record
-    /// running (refused when the row should no longer run), then announce.
-    mutating func start(_ spec: AgentSpec, on processID: String) {
+    /// `AgentHost.start`: claim (refused when another live worker hosts it, or when the start
+    /// comes from an older leadership than the registry's epoch), then record running
+    /// (refused when the row should no longer run), then announce.
+    mutating func start(_ spec: AgentSpec, on processID: String, epoch: Int) {
         let agentID = spec.agentID
         if processes[processID]?.hosted.contains(agentID) == true {
             publishToLeaders(.agentStarted(agentID: agentID, processID: processID))
             return
         }
         guard let worker = registry[processID] else { return }
+        if faults.claimIsFenced, epoch < currentEpoch {
+            registry[processID]?.reserved.removeValue(forKey: agentID)
+            let registryEpoch = currentEpoch
+            note("\(processID) refuses \(agentID): a start of epoch \(epoch), the registry's is \(registryEpoch)")
+            return
+        }
         if let current = placements[agentID], current != processID, registry[current] != nil {
             registry[processID]?.reserved.removeValue(forKey: agentID)
             note("\(processID) refuses \(agentID): it runs on \(current)")
@@ -174,6 +181,7 @@ extension SimWorld {
     mutating func resume(_ processID: String) {
         guard processes[processID]?.paused == true else { return }
         processes[processID]?.paused = false
+        if registry[processID] == nil { processes[processID]?.stray = true }
         note("\(processID) resumes")
         heartbeat(processID)
         let inbox = processes[processID]?.inbox ?? []

@@ -201,4 +201,7 @@ struct SimFaults {
     /// The claim script refuses an agent whose reservation expired on a full worker (the
     /// proposed fix; `false` is today's script).
     var claimChecksCapacity = true
+    /// The claim script refuses a start older than the registry's epoch (proposed; `false`
+    /// is today's script).
+    var claimIsFenced = true
 }
