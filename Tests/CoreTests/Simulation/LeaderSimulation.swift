@@ -97,7 +97,7 @@ extension SimWorld {
                 handle(.tick, leader: index)
             }
         }
-        for processID in processes.keys.sorted() {
+        for processID in processOrder {
             guard let process = processes[processID], process.alive else { continue }
             if let resumesAt = resumeAt[processID], resumesAt <= clock {
                 resumeAt.removeValue(forKey: processID)
@@ -157,7 +157,7 @@ extension SimWorld {
     mutating func injectFaults() {
         if random.chance(faults.spawn) { spawn() }
         if random.chance(faults.delete) { delete() }
-        let alive = processes.keys.filter { processes[$0]?.alive == true }.sorted()
+        let alive = processOrder.filter { processes[$0]?.alive == true }
         if !alive.isEmpty, random.chance(faults.workerDeath) {
             let victim = alive[random.index(alive.count)]
             note("kill -9 \(victim)")
@@ -179,7 +179,7 @@ extension SimWorld {
             placements.removeAll()
             changeLeader()
         }
-        if random.chance(faults.redisBlip), let index = leaders.lastIndex(where: \.active) {
+        if random.chance(faults.redisBlip), let index = currentLeader {
             note("the leader's Redis connection comes back")
             handle(.redisRecovered, leader: index)
         }

@@ -51,7 +51,7 @@ extension SimWorld {
         }
         // Agents may wait only while the pool is full at max_workers, and then visibly.
         if !notRunning.isEmpty {
-            let leader = leaders.last(where: \.active)?.machine
+            let leader = currentLeader.map { leaders[$0].machine }
             let visible = Set(leader?.placingAgents ?? []).union(leader?.unconfirmedStarts.keys ?? [:].keys)
             let waitsVisibly = running >= capacity
                 && notRunning.allSatisfy { visible.contains($0) || (leader?.restoreBacklog ?? 0) > 0 }

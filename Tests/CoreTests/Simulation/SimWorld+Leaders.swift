@@ -15,7 +15,7 @@ extension SimWorld {
             leaders[index].loseLeadershipAt = at
         }
         // Launches on their way were counted by the old leader only.
-        for processID in processes.keys where processes[processID]?.alive == true && processes[processID]?.everRegistered == false {
+        for processID in processOrder where processes[processID]?.alive == true && processes[processID]?.everRegistered == false {
             processes[processID]?.stray = true
         }
         let machine = LeaderStateMachine(epoch: currentEpoch, limits: limits, tuning: tuning, now: now)

@@ -9,6 +9,7 @@ extension SimWorld {
         let processID = "p\(nextProcess)"
         let boot = clock + .milliseconds(random.int(100...1500))
         processes[processID] = Process(manager: manager, nextHeartbeat: boot, bootsAt: boot, stray: stray)
+        processOrder.append(processID)
         note("process \(processID) launched by manager \(manager.map(String.init) ?? "orchestrator")")
         return processID
     }
@@ -171,9 +172,7 @@ extension SimWorld {
         guard let process = processes[processID], process.alive else { return }
         processes[processID]?.alive = false
         processes[processID]?.hosted = []
-        guard let manager = process.manager,
-              let index = leaders.lastIndex(where: { $0.manager == manager && $0.active })
-        else { return }
+        guard let manager = process.manager, let index = currentLeader, leaders[index].manager == manager else { return }
         leaders[index].replies.append(.childExited(processID: processID, registered: process.everRegistered))
     }
 

@@ -30,6 +30,9 @@ struct SimWorld {
     var desiredWorkers = 0
     // Processes, managers, messages
     var processes: [String: Process] = [:]
+    /// Process ids in launch order: iterating a dictionary would not replay the same way in
+    /// another run (hashing is seeded per process).
+    var processOrder: [String] = []
     var nextProcess = 0
     var leaders: [Leader] = []
     var currentEpoch = 0
@@ -111,6 +114,16 @@ struct SimWorld {
     var now: ContinuousClock.Instant { origin + clock }
     var wallNow: Date { wall(clock) }
     func wall(_ time: Duration) -> Date { Date(timeIntervalSince1970: 1_700_000_000 + time.seconds) }
+
+    /// The last leader still acting, if any.
+    var currentLeader: Int? {
+        var index = leaders.count - 1
+        while index >= 0 {
+            if leaders[index].active { return index }
+            index -= 1
+        }
+        return nil
+    }
 
     mutating func note(_ line: @autoclosure () -> String) {
         if faults.keepsLog { log.append("t=\(clock.seconds) \(line())") }
