@@ -11,11 +11,11 @@ extension SimWorld {
     }
 
     mutating func checkSafety() {
-        var host: [String: String] = [:]
-        for (processID, process) in processes where canRun(processID, process) {
-            for agentID in process.hosted {
-                if let other = host[agentID] { violate("\(agentID) runs on \(other) and \(processID)") }
-                host[agentID] = processID
+        var hosted: Set<String> = []
+        for (processID, process) in processes where !process.hosted.isEmpty && canRun(processID, process) {
+            for agentID in process.hosted where !hosted.insert(agentID).inserted {
+                let others = processes.filter { $0.key != processID && canRun($0.key, $0.value) && $0.value.hosted.contains(agentID) }
+                violate("\(agentID) runs on \(processID) and \(others.keys.sorted())")
             }
             if process.hosted.count > limits.maxAgentsPerProcess { violate("\(processID) hosts \(process.hosted.count) agents") }
         }
