@@ -29,17 +29,7 @@ final class PrivateRedis: @unchecked Sendable {
             arguments: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory] + extraArguments,
             environment: ProcessInfo.processInfo.environment, logDirectory: logDirectory)
         let port = port
-        try await Poll.until("the private Redis to accept connections", timeout: .seconds(10)) {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            return withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            } == 0
-        }
+        try await Poll.until("the private Redis to accept connections", timeout: .seconds(10)) { FreePort.isListening(port) }
     }
 
     /// Kills the server: everything in it is lost.
