@@ -74,13 +74,15 @@ import Testing
         while ContinuousClock.now < end {
             if !owned.isEmpty, Double.random(in: 0..<1, using: &random) < 0.4 {
                 let agentID = owned.remove(at: Int.random(in: 0..<owned.count, using: &random))
-                let status = (try? await stack.http.send("DELETE", "/api/v1/agents/\(agentID)").status) ?? 0
-                ledger.record(.init(kind: .delete, status: status, agentID: agentID, client: client))
+                let reply = try? await stack.http.send("DELETE", "/api/v1/agents/\(agentID)")
+                ledger.record(.init(
+                    kind: .delete, status: reply?.status ?? 0, agentID: agentID, client: client, errorCode: reply.flatMap { errorCode(of: $0.body) }))
             } else {
                 let reply = try? await stack.spawn(body: #"{"name":"storm-\#(client)-\#(owned.count)"}"#)
                 let agentID = reply.flatMap { $0.status == 201 ? try? $0.decode(AgentView.self).agentID : nil }
                 if let agentID { owned.append(agentID) }
-                ledger.record(.init(kind: .spawn, status: reply?.status ?? 0, agentID: agentID, client: client))
+                ledger.record(.init(
+                    kind: .spawn, status: reply?.status ?? 0, agentID: agentID, client: client, errorCode: reply.flatMap { errorCode(of: $0.body) }))
             }
             try? await Task.sleep(for: .milliseconds(Int.random(in: 10...120, using: &random)))
         }

@@ -1,6 +1,11 @@
 import Foundation
 import Synchronization
 
+/// The `code` of the contract's error body `{"error": {"code": ...}}`, if `body` is one.
+func errorCode(of body: Data) -> String? {
+    ((try? JSONSerialization.jsonObject(with: body)) as? [String: [String: Any]])?["error"]?["code"] as? String
+}
+
 /// Every answer the storm's clients got, so that afterwards each one can be checked against
 /// what the pool really did: a 201 must run exactly once, a DELETE's 200 must be terminated
 /// and gone from Redis, and a failed request may leave an agent running once or not at all.
@@ -14,6 +19,13 @@ final class StormLedger: Sendable {
         /// The agent the answer is about (for a spawn only when it said).
         let agentID: String?
         let client: Int
+        /// The error's `code` when the answer was an error, e.g. `pool_full`.
+        var errorCode: String? = nil
+
+        /// "503 pool_full", "201", "error".
+        var label: String {
+            status == 0 ? "error" : errorCode.map { "\(status) \($0)" } ?? String(status)
+        }
     }
 
     private let answers = Mutex<[Answer]>([])
@@ -39,12 +51,12 @@ final class StormLedger: Sendable {
         Set(all.filter { $0.kind == .delete }.compactMap(\.agentID))
     }
 
-    /// "spawn 201×40 503×3 504×1, delete 200×20 504×2": the closing figures.
+    /// "spawn 201×40 503 pool_full×3, delete 200×20 504 terminate_timeout×2": the closing figures.
     var summary: String {
         let grouped = Dictionary(grouping: all) { "\($0.kind.rawValue)" }
         return grouped.keys.sorted().map { kind in
-            let counts = Dictionary(grouping: grouped[kind]!, by: \.status).mapValues(\.count)
-            return "\(kind) " + counts.keys.sorted().map { "\($0 == 0 ? "error" : String($0))×\(counts[$0]!)" }.joined(separator: " ")
+            let counts = Dictionary(grouping: grouped[kind]!, by: \.label).mapValues(\.count)
+            return "\(kind) " + counts.keys.sorted().map { "\($0)×\(counts[$0]!)" }.joined(separator: " ")
         }.joined(separator: ", ")
     }
 }
