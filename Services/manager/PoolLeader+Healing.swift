@@ -25,7 +25,7 @@ extension PoolLeader {
         retiring.remove(processID)
         await launcher?.killIfOwnChild(processID)
         do {
-            let agents = try await registry.deregisterDead(processID: processID, fence: fence)
+            let agents = try await registry.deregisterDead(processID: processID, fence: fence) ?? []
             let released = try await settleRows(ofGoneWorker: processID)
             guard !agents.isEmpty || !released.isEmpty else { return }
             metrics.failovers.increment()
