@@ -27,7 +27,7 @@ extension PoolLeader {
             // `stale_after` (the machine hears it as Redis coming back).
             repairs.registryTrouble = false
             repairs.graceUntil = max(repairs.graceUntil, .now + limits.staleAfter)
-            intake.yield(.redisRecovered)
+            replies.append(.redisRecovered)
         }
         let readAt = Date()
         // Heartbeats aged on Redis' clock, given to the machine as times against `readAt`.

@@ -41,6 +41,9 @@ actor PoolLeader {
     var machine: LeaderStateMachine
     /// What the driver's own snapshot repairs remember between passes (`PoolLeader+Snapshot`).
     var repairs: RepairBook
+    /// Replies (and what the driver learnt performing an action) to feed in before the next
+    /// event of the stream.
+    var replies: [LeaderEvent] = []
 
     nonisolated let events: AsyncStream<LeaderEvent>
     nonisolated let intake: AsyncStream<LeaderEvent>.Continuation
@@ -115,19 +118,26 @@ actor PoolLeader {
     // MARK: The loop
 
     /// Feeds every event to the machine and performs what it decides, until it steps down
-    /// (the lease lost or a fenced refusal), the stream ends or the task is cancelled. The
-    /// actions of one event are performed in order before the next event is taken; their
-    /// replies queue behind the events that arrived meanwhile.
+    /// (a fenced refusal), the stream ends or the task is cancelled. The actions of one event
+    /// are performed in order, and their replies are fed in before the next event of the
+    /// stream: a reply must reach the machine before anything its I/O caused (a launched
+    /// worker that exits at once reports its exit while the launch is still being answered).
     func run() async {
         var iterator = events.makeAsyncIterator()
-        var next: LeaderEvent? = .leadershipStarted
-        while let event = next {
+        replies = [.leadershipStarted]
+        while true {
+            let event: LeaderEvent
+            if replies.isEmpty {
+                guard let next = await iterator.next() else { return }
+                event = next
+            } else {
+                event = replies.removeFirst()
+            }
             for action in await decide(event) {
                 guard !Task.isCancelled, machine.isLeading else { return }
-                if let reply = await perform(action) { intake.yield(reply) }
+                if let reply = await perform(action) { replies.append(reply) }
             }
             guard machine.isLeading, !Task.isCancelled else { return }
-            next = await iterator.next()
         }
     }
 
