@@ -185,6 +185,18 @@ struct RegistryScriptTests {
         }
     }
 
+    @Test func aStartFromAnOlderLeadershipIsNotClaimed() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            _ = try await registry.redis.send("SET", RedisKeys.poolEpoch(registry.pool), "5")
+            let late = spec(registry), current = spec(registry)
+            #expect(try await registry.claimAgent(late, processID: identity.processID, epoch: 4) == .staleEpoch)
+            #expect(try await registry.redis.send("EXISTS", RedisKeys.agent(late.agentID)).int == 0)
+            #expect(try await registry.claimAgent(current, processID: identity.processID, epoch: 5) == .claimed)
+        }
+    }
+
     @Test func healForAProcessExitIsUnconditional() async throws {
         try await withRegistry { registry in
             let identity = worker()
