@@ -49,7 +49,9 @@ extension PoolLeader {
             try await recordTerminated(agentID)
             return nil
         case .releaseOrphan(let agentID, let processID):
-            try await registry.releaseOrphan(agentID: agentID, processID: processID, fence: fence)
+            if try await registry.releaseOrphan(agentID: agentID, processID: processID, fence: fence) {
+                metrics.reconcileRepairs.increment()
+            }
             return nil
         case .beginRetirement(let processID):
             return .retirementBegun(processID: processID, accepted: try await beginRetirement(processID))
