@@ -26,6 +26,8 @@ actor ChildWorkerLauncher {
     /// Launched, not yet registered: process id → launch time.
     private var pending: [String: ContinuousClock.Instant] = [:]
     private var children: [String: Process] = [:]
+    /// Launches given up on (`abandon`): their exit is a failed launch, already counted.
+    private var abandoned: Set<String> = []
     private var consecutiveFailures = 0
     private var notBefore: ContinuousClock.Instant?
     private var eventHandler: (@Sendable (Event) async -> Void)?
@@ -90,20 +92,24 @@ actor ChildWorkerLauncher {
         logger.warning("Killed unresponsive worker process", metadata: ["process_id": "\(processID)", "pid": "\(child.processIdentifier)"])
     }
 
-    /// Stops launches that did not register within `timeout`; they count as failures.
-    func expireLaunches(olderThan timeout: Duration) async {
-        let expired = pending.filter { ContinuousClock.now - $0.value > timeout }.map(\.key)
-        for processID in expired {
-            pending.removeValue(forKey: processID)
-            if let child = children[processID], child.isRunning { child.terminate() }
-            recordFailure()
-            logger.error("Worker did not register in time; stopped it", metadata: ["process_id": "\(processID)"])
-            await eventHandler?(.registrationTimedOut(processID: processID))
+    /// Stops a launch the leader gave up on (it did not register in time): it counts as a
+    /// failure, and its exit is not reported as a registered worker's.
+    func abandon(_ processID: String) {
+        guard pending.removeValue(forKey: processID) != nil else { return }
+        if let child = children[processID], child.isRunning {
+            abandoned.insert(processID)
+            child.terminate()
         }
+        recordFailure()
+        logger.error("Worker did not register in time; stopped it", metadata: ["process_id": "\(processID)"])
     }
 
     private func exited(_ processID: String, status: Int32) async {
         children.removeValue(forKey: processID)
+        if abandoned.remove(processID) != nil {
+            await eventHandler?(.exited(processID: processID, status: status, registered: false))
+            return
+        }
         let registered = pending.removeValue(forKey: processID) == nil
         if registered {
             logger.info("Worker process exited", metadata: ["process_id": "\(processID)", "status": "\(status)"])

@@ -1,53 +1,64 @@
 import AgentStore
 import Logging
+import PoolConfig
+import PoolCore
 import PoolProtocol
 import Redis
 import Registry
 
+/// Stopping agents: the registry's placement first, the row's worker when the registry lost
+/// the placement, and a stop nothing can carry out recorded as ended.
 extension PoolLeader {
-    /// Sends `stop_agent` to the worker hosting `agentID`. The registry is asked first (one
-    /// script looks the worker up and publishes); when it places the agent nowhere, the agent's
-    /// PostgreSQL row is, so that a lost placement never leaves a DELETE waiting out its timeout.
-    func terminate(agentID: String) async {
-        guard !isDeposed else { return }
-        // Waiting or starting, it should not run any more (a worker's late start is refused
-        // by the row): forget it, so that it counts for no capacity.
-        waiting.removeAll { $0.spec.agentID == agentID }
-        inFlight.removeValue(forKey: agentID)
-        do {
-            switch try await registry.stopPlacedAgent(agentID, fence: fence) {
-            case .sent, .notListening:
-                // A worker not listening is dead or reconnecting: reconcile heals it or sends the
-                // stop again.
-                return
-            case .notPlaced:
-                try await stopByRecord(agentID: agentID)
+    /// Sends `stop_agent` to the worker the registry places the agent on (one script looks it
+    /// up and publishes). When it places it nowhere, the row decides: already ended, or sent to
+    /// the worker the machine last knew (`hint`) and the worker the row names, whichever of
+    /// them is registered; neither registered means nothing can run the agent any more.
+    func stop(_ agentID: String, hint: String?) async throws -> StopOutcome {
+        switch try await registry.stopPlacedAgent(agentID, fence: fence) {
+        case .sent(let processID): return .sent(processID: processID)
+        case .notListening(let processID): return .notListening(processID: processID)
+        case .notPlaced: break
+        }
+        guard let record = try await store.fetch(id: agentID), !record.status.isFinal else { return .alreadyEnded }
+        var candidates: [String] = []
+        for processID in [hint, record.processID].compactMap(\.self) where !candidates.contains(processID) {
+            candidates.append(processID)
+        }
+        var sentTo: String?
+        var notListening: String?
+        for processID in candidates where try await isRegistered(processID) {
+            let stop = StopAgent(targetProcessID: processID, epoch: epoch, agentID: agentID)
+            if try await registry.publishCommand(.stopAgent(stop), fence: fence) > 0 {
+                sentTo = sentTo ?? processID
+            } else {
+                notListening = processID
             }
-        } catch {
-            failed(error, "Termination not sent; the next reconcile pass retries", ["agent_id": "\(agentID)"])
+        }
+        if let sentTo {
+            logger.warning(
+                "Agent not placed in the registry; stop sent to the worker its row names",
+                metadata: ["agent_id": "\(agentID)", "process_id": "\(sentTo)"])
+            return .sent(processID: sentTo)
+        }
+        if let notListening { return .notListening(processID: notListening) }
+        return .hostedNowhere
+    }
+
+    /// A stop no registered worker can carry out: the row is recorded `terminated` and, when it
+    /// names a (gone) worker, that worker's rows are settled and `agent_stopped` announced to
+    /// the waiting DELETE. A row naming no worker has nobody to name in an `agent_stopped`:
+    /// the waiting DELETE reads the row instead.
+    func recordTerminated(_ agentID: String) async throws {
+        guard let record = try await store.fetch(id: agentID), !record.status.isFinal else { return }
+        if let processID = record.processID, !(try await isRegistered(processID)) {
+            try await settleRows(ofGoneWorker: processID)
+        } else {
+            try await store.terminateUnhosted(id: agentID, fence: epochFence)
         }
     }
 
-    /// The registry lost the agent's placement (an emptied Redis, a bug), but its row may still
-    /// name the worker that runs it: send the stop there. When that worker is gone nothing can
-    /// run the agent any more (a worker that finds its registration gone stops its agents), so
-    /// the leader settles the worker's rows itself and announces the termination.
-    private func stopByRecord(agentID: String) async throws {
-        guard let record = try await store.fetch(id: agentID), !record.status.isFinal, record.desiredState == .terminated
-        else { return }
-        guard let processID = record.processID else {
-            try await store.terminateUnhosted(id: agentID, fence: epochFence)
-            return
-        }
-        let stop = StopAgent(targetProcessID: processID, epoch: epoch, agentID: agentID)
-        if try await registry.publishCommand(.stopAgent(stop), fence: fence) > 0 {
-            logger.warning(
-                "Agent not placed in the registry; stop sent to the worker its row names",
-                metadata: ["agent_id": "\(agentID)", "process_id": "\(processID)"])
-            return
-        }
-        // Not listening but registered: its subscription is reconnecting; reconcile retries.
-        guard try await registry.redis.send("EXISTS", RedisKeys.process(processID)).int == 0 else { return }
-        try await settleRows(ofGoneWorker: processID)
+    /// Whether `process:<id>` exists: the worker is registered.
+    func isRegistered(_ processID: String) async throws -> Bool {
+        try await registry.redis.send("EXISTS", RedisKeys.process(processID)).int == 1
     }
 }

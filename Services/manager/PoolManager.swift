@@ -14,7 +14,8 @@ import ServiceLifecycle
 import ServiceSupport
 
 /// One pool's manager: competes for the pool's leadership and, while it leads, runs a
-/// `PoolLeader` fed by the requests and events channels and a reconcile timer. Several
+/// `PoolLeader` (the driver of the leader's state machine) fed by the requests and events
+/// channels, a reconcile tick and the launcher's child-process events. Several
 /// replicas may run; the others wait as standbys.
 ///
 /// Every replica, standby or leader, stays subscribed to `pool:<name>:requests` (and
@@ -83,22 +84,19 @@ struct PoolManager: Service {
             definition: definition, fence: LeaderFence(token: lease.token, epoch: epoch), registry: registry,
             store: clients.store, launcher: launcher, logger: logger)
         await slot.set(leader)
-        await launcher?.setEventHandler { event in await leader.handle(event) }
+        await launcher?.setEventHandler { event in leader.handle(event) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await keepLease(lease) }
-            group.addTask {
-                // Whatever the requests channel carried before this leadership began (to a
-                // standby, or to nobody) is placed from PostgreSQL by this first pass.
-                await leader.reconcile()
-                await reconcileTimer(leader)
-            }
-            group.addTask { await leader.waitUntilDeposed() }
+            // Whatever the requests channel carried before this leadership began (to a
+            // standby, or to nobody) is placed from PostgreSQL by the machine's first pass.
+            group.addTask { await leader.run() }
+            group.addTask { await reconcileTimer(leader) }
             // Whichever ends first (the lease lost, a fence, or cancellation) ends this leadership.
             await group.next()
             group.cancelAll()
         }
         await slot.set(nil)
-        await leader.end()
+        leader.end()
         await launcher?.setEventHandler(nil)
         logger.info("Leadership ended", metadata: ["epoch": "\(epoch)"])
     }
@@ -137,7 +135,7 @@ struct PoolManager: Service {
             case .message(let channel, let payload):
                 guard let leader = await slot.current else { continue }
                 do {
-                    await leader.handle(try MessageCodec.decode(payload))
+                    leader.handle(try MessageCodec.decode(payload))
                 } catch {
                     logger.warning("Dropped a line", metadata: ["channel": "\(channel)", "reason": "\(error)"])
                 }
@@ -145,11 +143,12 @@ struct PoolManager: Service {
         }
     }
 
+    /// One `tick` per reconcile interval: the machine retries, expires and reconciles on it.
     private func reconcileTimer(_ leader: PoolLeader) async {
         let interval = min(definition.heartbeatInterval, .seconds(5))
         while !Task.isCancelled {
             do { try await Task.sleep(for: interval) } catch { return }
-            await leader.reconcile()
+            leader.tick()
         }
     }
 }

@@ -45,7 +45,7 @@ actor AgentHost {
 
     /// Starts `spec` here, unless it already runs here (then it is announced again) or on
     /// another live worker (then nothing happens: an agent never runs twice).
-    func start(_ spec: AgentSpec) async {
+    func start(_ spec: AgentSpec, epoch: Int? = nil) async {
         var logger = logger
         logger[metadataKey: "agent_id"] = "\(spec.agentID)"
         if agents[spec.agentID] != nil {
@@ -59,7 +59,7 @@ actor AgentHost {
         guard starting.insert(spec.agentID).inserted else { return }
         defer { starting.remove(spec.agentID) }
         do {
-            switch try await registry.claimAgent(spec, processID: processID) {
+            switch try await registry.claimAgent(spec, processID: processID, epoch: epoch) {
             case .claimed: unrecorded.remove(spec.agentID)
             case .placedElsewhere:
                 logger.warning("Agent already runs on another worker; not starting it here")
@@ -67,6 +67,10 @@ actor AgentHost {
                 return
             case .notRegistered:
                 logger.warning("Start refused: this worker is not registered (declared dead?)")
+                return
+            case .staleEpoch:
+                logger.warning("Start refused: it comes from a leadership older than the pool's current one")
+                try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
                 return
             }
             let updatedAt: Date

@@ -56,7 +56,7 @@ struct CommandReceiver {
 
     private func handle(_ message: PoolMessage) async {
         switch message {
-        case .startAgent(let command): await host.start(command.agent)
+        case .startAgent(let command): await host.start(command.agent, epoch: command.epoch)
         case .stopAgent(let command): await host.stop(agentID: command.agentID)
         default:
             logger.warning("Dropped a message that does not belong on the commands channel", metadata: ["type": "\(message.type.rawValue)"])

@@ -96,9 +96,20 @@ enum LeaderScripts {
         """)
 
     /// Removes a dead worker and the registry entries of every agent it hosted; returns those
-    /// agent ids. KEYS: process:<id>, process:<id>:agents, process:<id>:reserved,
-    /// pool:<name>:agents, pool:<name>:processes, leader. ARGV: process_id, token.
+    /// agent ids. With a staleness bound (ARGV[2] > 0, a heal for heartbeat age rather than a
+    /// process exit) it first checks, on Redis' clock, that the heartbeat is still older than
+    /// the bound, and returns false (changing nothing) when it is not: a worker that resumed
+    /// after a freeze keeps its agents instead of running them beside their replacements.
+    /// KEYS: process:<id>, process:<id>:agents, process:<id>:reserved, pool:<name>:agents,
+    /// pool:<name>:processes, leader. ARGV: process_id, stale_after_ms (0: unconditional), token.
     static let deregisterDead = fenced("""
+        local staleAfterMs = tonumber(ARGV[2]) or 0
+        if staleAfterMs > 0 then
+          local beat = tonumber(redis.call('HGET', KEYS[1], 'heartbeat_ms'))
+          local t = redis.call('TIME')
+          local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          if beat and nowMs - beat <= staleAfterMs then return false end
+        end
         local agents = redis.call('SMEMBERS', KEYS[2])
         for _, agentID in ipairs(agents) do
           local agentKey = 'agent:' .. agentID

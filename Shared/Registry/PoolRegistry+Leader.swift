@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import PoolCore
 import PoolProtocol
 import Redis
 
@@ -97,16 +98,20 @@ extension PoolRegistry {
     }
 
     /// Removes a worker declared dead and the registry entries of the agents it hosted;
-    /// returns those agent ids.
+    /// returns those agent ids. With `onlyIfStaleAfter` (a heal for heartbeat age) it changes
+    /// nothing and returns nil when the worker's heartbeat, on Redis' clock, is not older than
+    /// that any more (it resumed in time).
     @discardableResult
-    public func deregisterDead(processID: String, fence: LeaderFence) async throws -> [String] {
+    public func deregisterDead(processID: String, fence: LeaderFence, onlyIfStaleAfter staleAfter: Duration? = nil) async throws -> [String]? {
+        let staleAfterMs = staleAfter.map { max(1, Int($0.seconds * 1000)) } ?? 0
         let reply = try await runFenced(
             LeaderScripts.deregisterDead,
             keys: [
                 RedisKeys.process(processID), RedisKeys.processAgents(processID), RedisKeys.processReservations(processID),
                 RedisKeys.poolAgents(pool), RedisKeys.poolProcesses(pool),
             ],
-            arguments: [processID], fence)
+            arguments: [processID, String(staleAfterMs)], fence)
+        if reply.isNull { return nil }
         return reply.array?.compactMap(\.string) ?? []
     }
 

@@ -79,17 +79,20 @@ public struct PoolRegistry: Sendable {
 
     // MARK: Agents
 
-    /// A worker records that it now hosts `agent`.
-    public func claimAgent(_ agent: AgentSpec, processID: String, now: Date = Date()) async throws -> ClaimOutcome {
+    /// A worker records that it now hosts `agent`. With the `epoch` of the `start_agent` it
+    /// obeys, the claim is refused when `pool:<name>:epoch` is newer: a deposed leader's late
+    /// start never runs an agent the current leader may place elsewhere.
+    public func claimAgent(_ agent: AgentSpec, processID: String, epoch: Int? = nil, now: Date = Date()) async throws -> ClaimOutcome {
         let reply = try await redis.evalScript(
             RegistryScripts.claimAgent, keys: [],
             arguments: [
                 agent.agentID, processID, pool, agent.role, agent.name, Timestamp.string(now),
-                String(Timestamp.milliseconds(now)),
+                String(Timestamp.milliseconds(now)), String(epoch ?? 0),
             ])
         switch reply.int {
         case 1: return .claimed
         case 0: return .placedElsewhere
+        case -2: return .staleEpoch
         default: return .notRegistered
         }
     }
@@ -145,4 +148,6 @@ public enum ClaimOutcome: Sendable, Hashable {
     case placedElsewhere
     /// This worker's registration is gone (declared dead).
     case notRegistered
+    /// The start came from a leadership older than the pool's current one.
+    case staleEpoch
 }

@@ -103,12 +103,17 @@ enum RegistryScripts {
     /// live worker (so it must not run twice), -1 when this worker is not registered. A hash
     /// naming another worker whose set does not list the agent is a lost half of a placement
     /// (that worker stops the agent at its next heartbeat), not a placement: the claim wins.
-    /// ARGV: agent_id, process_id, pool, role, name, now (RFC 3339), now (ms).
+    /// Returns -2 (nothing changed) when the start's epoch (ARGV[8], 0: unchecked) is older
+    /// than `pool:<name>:epoch`: a deposed leader's late start.
+    /// ARGV: agent_id, process_id, pool, role, name, now (RFC 3339), now (ms), epoch.
     static let claimAgent = RedisScript(refresh + """
         local agentID, processID, pool = ARGV[1], ARGV[2], ARGV[3]
         local agentKey = 'agent:' .. agentID
         local processKey = 'process:' .. processID
         if redis.call('EXISTS', processKey) == 0 then return -1 end
+        local startEpoch = tonumber(ARGV[8]) or 0
+        local poolEpoch = tonumber(redis.call('GET', 'pool:' .. pool .. ':epoch'))
+        if startEpoch > 0 and poolEpoch and poolEpoch > startEpoch then return -2 end
         local current = redis.call('HGET', agentKey, 'process_id')
         if current and current ~= processID and redis.call('EXISTS', 'process:' .. current) == 1
           and redis.call('SISMEMBER', 'process:' .. current .. ':agents', agentID) == 1 then

@@ -165,6 +165,47 @@ struct RegistryScriptTests {
         }
     }
 
+    @Test func healForStalenessLeavesAWorkerThatHeartbeatsAgainAlone() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            let agent = spec(registry)
+            #expect(try await registry.claimAgent(agent, processID: identity.processID) == .claimed)
+            let fence = try await TestRegistry.lead(registry)
+            // Its heartbeat is fresh on Redis' clock: a heal for staleness changes nothing.
+            #expect(try await registry.deregisterDead(processID: identity.processID, fence: fence, onlyIfStaleAfter: .seconds(3)) == nil)
+            #expect(try await registry.workers().map(\.processID) == [identity.processID])
+            #expect(try await registry.redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == identity.processID)
+            // Once it is older than the bound, the same call removes the worker and its agents.
+            let stamped = try await registry.redis.send("HGET", RedisKeys.process(identity.processID), "heartbeat_ms").int ?? 0
+            _ = try await registry.redis.send("HSET", RedisKeys.process(identity.processID), "heartbeat_ms", String(stamped - 10_000))
+            #expect(try await registry.deregisterDead(processID: identity.processID, fence: fence, onlyIfStaleAfter: .seconds(3)) == [agent.agentID])
+            #expect(try await registry.workers().isEmpty)
+            #expect(try await registry.redis.send("EXISTS", RedisKeys.agent(agent.agentID)).int == 0)
+        }
+    }
+
+    @Test func aStartFromAnOlderLeadershipIsNotClaimed() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            _ = try await registry.redis.send("SET", RedisKeys.poolEpoch(registry.pool), "5")
+            let late = spec(registry), current = spec(registry)
+            #expect(try await registry.claimAgent(late, processID: identity.processID, epoch: 4) == .staleEpoch)
+            #expect(try await registry.redis.send("EXISTS", RedisKeys.agent(late.agentID)).int == 0)
+            #expect(try await registry.claimAgent(current, processID: identity.processID, epoch: 5) == .claimed)
+        }
+    }
+
+    @Test func healForAProcessExitIsUnconditional() async throws {
+        try await withRegistry { registry in
+            let identity = worker()
+            try await registry.register(identity)
+            #expect(try await registry.deregisterDead(processID: identity.processID, fence: try await TestRegistry.lead(registry)) == [])
+            #expect(try await registry.workers().isEmpty)
+        }
+    }
+
     @Test func leaderScriptsRefuseOnceAnotherManagerHoldsTheLease() async throws {
         try await withRegistry { registry in
             let identity = worker()

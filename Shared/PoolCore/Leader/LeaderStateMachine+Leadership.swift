@@ -7,7 +7,7 @@ extension LeaderStateMachine {
         guard phase == .notStarted else { return }
         phase = .leading
         graceUntil = now + limits.staleAfter
-        registrationWindowUntil = now + limits.heartbeatInterval * 2
+        registrationWindowUntil = now + registrationWindow
         requestSnapshot()
     }
 
@@ -16,7 +16,7 @@ extension LeaderStateMachine {
     mutating func redisRecovered() {
         guard phase == .leading else { return }
         graceUntil = max(graceUntil ?? now, now + limits.staleAfter)
-        registrationWindowUntil = now + limits.heartbeatInterval * 2
+        registrationWindowUntil = now + registrationWindow
         requestSnapshot()
     }
 
@@ -25,6 +25,14 @@ extension LeaderStateMachine {
     mutating func stepDown() {
         phase = .steppedDown
         outbox = [.stepDown]
+    }
+
+    /// How long after leading or Redis coming back no worker is launched: two heartbeat
+    /// intervals (every live worker re-registers by then), at most the tuning's bound.
+    var registrationWindow: Duration {
+        let twoBeats = limits.heartbeatInterval * 2
+        guard let bound = tuning.registrationWindowBound else { return twoBeats }
+        return min(twoBeats, bound)
     }
 
     /// Whether workers may still be missing from the registry because it lost their entries

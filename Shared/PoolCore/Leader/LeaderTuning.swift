@@ -19,6 +19,10 @@ public struct LeaderTuning: Sendable, Hashable {
     public var stopRetryInterval: Duration = .seconds(2)
     /// How long a launched worker may take to register before it counts as failed.
     public var launchTimeout: Duration = .seconds(15)
+    /// The longest the leader launches nothing after it starts leading or Redis comes back
+    /// (nil: two heartbeat intervals). Workers re-register within a heartbeat or two; with the
+    /// default 30 s heartbeat an unbounded window would hold a cold start's first launch 60 s.
+    public var registrationWindowBound: Duration?
 
     public init(launcher: Launcher) {
         self.launcher = launcher
