@@ -104,6 +104,12 @@ final class RedisConnection {
         guard let context else { throw closedError }
         var raw: UnsafeMutableRawPointer?
         guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw failure() }
+        return try take(raw)
+    }
+
+    /// Copies a reply hiredis handed over and frees it; a reply that cannot be copied leaves
+    /// the connection broken (the stream is no longer in step).
+    private func take(_ raw: UnsafeMutableRawPointer) throws(RedisError) -> RedisReply {
         defer { freeReplyObject(raw) }
         do {
             return try RedisReply(copying: raw.assumingMemoryBound(to: redisReply.self))
@@ -124,15 +130,7 @@ final class RedisConnection {
         while true {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReplyFromReader(context, &raw) == REDIS_OK else { throw failure() }
-            if let raw {
-                defer { freeReplyObject(raw) }
-                do {
-                    return try RedisReply(copying: raw.assumingMemoryBound(to: redisReply.self))
-                } catch {
-                    isBroken = true
-                    throw error
-                }
-            }
+            if let raw { return try take(raw) }
             let remaining = deadline - .now
             guard remaining > .zero else { return nil }
             var descriptor = pollfd(fd: context.pointee.fd, events: Int16(POLLIN), revents: 0)

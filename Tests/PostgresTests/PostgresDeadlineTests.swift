@@ -14,7 +14,7 @@ struct PostgresDeadlineTests {
             configuration.queryTimeout = .seconds(1)
             configuration.poolTimeout = .seconds(2)
             configuration.connectTimeoutSeconds = 2
-            try await Self.withClient(configuration, poolSize: 2) { client in
+            try await TestDatabase.withClient(configuration, poolSize: 2) { client in
                 try await Self.untilAnswered(client)
                 // Both connections open and idle before the freeze.
                 async let first = client.query("SELECT pg_sleep(0.05)")
@@ -53,9 +53,9 @@ struct PostgresDeadlineTests {
         try await PrivatePgBouncer.with { bouncer in
             var configuration = try bouncer.configuration()
             configuration.connectTimeoutSeconds = 2
-            try await Self.withClient(configuration, poolSize: 1) { client in try await Self.untilAnswered(client) }
+            try await TestDatabase.withClient(configuration, poolSize: 1) { client in try await Self.untilAnswered(client) }
             bouncer.freeze()
-            let outcome = try await Self.withClient(configuration, poolSize: 1) { fresh in
+            let outcome = try await TestDatabase.withClient(configuration, poolSize: 1) { fresh in
                 try await Self.callers(1, bound: .seconds(15)) { _ in try await fresh.query("SELECT 1") }[0]
             }
             bouncer.thaw()
@@ -69,7 +69,7 @@ struct PostgresDeadlineTests {
     func slowStatement() async throws {
         var configuration = try TestDatabase.configuration(TestDatabase.pgbouncer)
         configuration.queryTimeout = .milliseconds(500)
-        try await Self.withClient(configuration, poolSize: 1) { client in
+        try await TestDatabase.withClient(configuration, poolSize: 1) { client in
             let outcome = try await Self.callers(1, bound: .seconds(15)) { _ in try await client.query("SELECT pg_sleep(3)") }[0]
             print("a 3 s statement with a 500 ms deadline: \(outcome.description)")
             #expect(outcome.code == .timeout)
@@ -83,7 +83,7 @@ struct PostgresDeadlineTests {
     func serverSideTimeoutInTransaction() async throws {
         var configuration = try TestDatabase.configuration(TestDatabase.direct)
         configuration.queryTimeout = .seconds(2)
-        try await Self.withClient(configuration, poolSize: 1) { client in
+        try await TestDatabase.withClient(configuration, poolSize: 1) { client in
             let before: Int = try await client.query("SELECT pg_backend_pid() AS pid").rows[0].decode("pid")
             let outcome = try await Self.callers(1, bound: .seconds(15)) { _ in
                 try await client.withTransaction { connection in try connection.query("SELECT pg_sleep(3)") }
@@ -101,7 +101,7 @@ struct PostgresDeadlineTests {
     func poolWait() async throws {
         var configuration = try TestDatabase.configuration(TestDatabase.pgbouncer)
         configuration.poolTimeout = .milliseconds(500)
-        try await Self.withClient(configuration, poolSize: 1) { client in
+        try await TestDatabase.withClient(configuration, poolSize: 1) { client in
             try await client.query("SELECT 1")
             let holder = Task { try await client.query("SELECT pg_sleep(2.5)") }
             try await Task.sleep(for: .milliseconds(200))
@@ -112,21 +112,6 @@ struct PostgresDeadlineTests {
             #expect(outcome.elapsed < .milliseconds(500) + .milliseconds(1500))
             _ = try await holder.value
             try await client.query("SELECT 1")
-        }
-    }
-
-    /// Runs `body` with a client for `configuration` and always closes it afterwards.
-    static func withClient<T>(
-        _ configuration: PostgresConfiguration, poolSize: Int, _ body: (PostgresClient) async throws -> T
-    ) async throws -> T {
-        let client = PostgresClient(configuration: configuration, poolSize: poolSize, logger: TestDatabase.logger)
-        do {
-            let value = try await body(client)
-            await client.close()
-            return value
-        } catch {
-            await client.close()
-            throw error
         }
     }
 

@@ -36,7 +36,14 @@ enum TestDatabase {
         _ variable: String = pgbouncer, poolSize: Int = 3,
         _ body: (PostgresClient) async throws -> T
     ) async throws -> T {
-        let client = PostgresClient(configuration: try configuration(variable), poolSize: poolSize, logger: logger)
+        try await withClient(try configuration(variable), poolSize: poolSize, body)
+    }
+
+    /// Runs `body` with a client for `configuration` and always closes it afterwards.
+    static func withClient<T>(
+        _ configuration: PostgresConfiguration, poolSize: Int, _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: configuration, poolSize: poolSize, logger: logger)
         do {
             let value = try await body(client)
             await client.close()
