@@ -64,7 +64,7 @@ struct WorkerService: Service {
     /// Checks four times a heartbeat whether the worker must fence itself off.
     private func watchContact(_ registration: WorkerRegistration) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: definition.heartbeatInterval / 4)
+            do { try await Task.sleep(for: definition.heartbeatInterval / 4) } catch { return }  // cancelled: shutting down
             await registration.watchContact()
         }
     }

@@ -13,6 +13,12 @@ struct RegistryScriptTests {
     func worker(slots: Int = 10) -> WorkerIdentity { TestRegistry.worker(slots: slots) }
     func spec(_ registry: PoolRegistry) -> AgentSpec { TestRegistry.spec(registry) }
 
+    /// Moves a worker's last heartbeat (`heartbeat_ms`, on Redis' clock) `seconds` into the past.
+    func ageHeartbeat(of processID: String, in registry: PoolRegistry, bySeconds seconds: Int) async throws {
+        let stamped = try await registry.redis.send("HGET", RedisKeys.process(processID), "heartbeat_ms").int ?? 0
+        _ = try await registry.redis.send("HSET", RedisKeys.process(processID), "heartbeat_ms", String(stamped - seconds * 1000))
+    }
+
     /// Reserves a slot the way the manager does (the reserve script also sends `start_agent`,
     /// so the workers need listeners for it to succeed).
     func reserve(_ registry: PoolRegistry, _ agentID: String = Identifier.make(), for seconds: Double = 60) async throws -> String? {
@@ -177,8 +183,7 @@ struct RegistryScriptTests {
             #expect(try await registry.workers().map(\.processID) == [identity.processID])
             #expect(try await registry.redis.send("HGET", RedisKeys.agent(agent.agentID), "process_id").string == identity.processID)
             // Once it is older than the bound, the same call removes the worker and its agents.
-            let stamped = try await registry.redis.send("HGET", RedisKeys.process(identity.processID), "heartbeat_ms").int ?? 0
-            _ = try await registry.redis.send("HSET", RedisKeys.process(identity.processID), "heartbeat_ms", String(stamped - 10_000))
+            try await ageHeartbeat(of: identity.processID, in: registry, bySeconds: 10)
             #expect(try await registry.deregisterDead(processID: identity.processID, fence: fence, onlyIfStaleAfter: .seconds(3)) == [agent.agentID])
             #expect(try await registry.workers().isEmpty)
             #expect(try await registry.redis.send("EXISTS", RedisKeys.agent(agent.agentID)).int == 0)
@@ -232,8 +237,7 @@ struct RegistryScriptTests {
             try await registry.register(silent)
             // A worker whose clock is a day behind still heartbeats fresh on Redis' clock.
             #expect(try await registry.heartbeat(processID: fresh.processID, now: Date().addingTimeInterval(-86_400)) == [])
-            let stamped = try await registry.redis.send("HGET", RedisKeys.process(silent.processID), "heartbeat_ms").int ?? 0
-            _ = try await registry.redis.send("HSET", RedisKeys.process(silent.processID), "heartbeat_ms", String(stamped - 10_000))
+            try await ageHeartbeat(of: silent.processID, in: registry, bySeconds: 10)
             let snapshot = try await registry.snapshot()
             let ages = snapshot.heartbeatAges
             print("heartbeat ages on Redis' clock: \(ages)")
