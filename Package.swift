@@ -75,6 +75,19 @@ let package = Package(
         .target(
             name: "AgentStore", dependencies: ["Postgres", "PoolProtocol", logging],
             path: "Shared/AgentStore", swiftSettings: strictSettings),
+        // The tasks and their events in PostgreSQL (the truth about every task).
+        .target(
+            name: "TaskStore", dependencies: ["Postgres", "PoolProtocol", logging],
+            path: "Shared/TaskStore", swiftSettings: strictSettings),
+        // Agents' code as a worker runs it: builtin, a child process speaking JSON lines, or HTTP.
+        .target(
+            name: "AgentRuntime",
+            dependencies: [
+                "PoolConfig", "PoolProtocol", logging, nioPosix,
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Shared/AgentRuntime", swiftSettings: strictSettings),
         // The live registry in Redis (what runs), with its Lua scripts.
         .target(
             name: "Registry", dependencies: ["Redis", "PoolProtocol", "PoolCore", logging],
@@ -93,21 +106,21 @@ let package = Package(
         .executableTarget(
             name: "gateway",
             dependencies: [
-                "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolConfig", "OpenAPIDocument",
+                "ServiceSupport", "Registry", "AgentStore", "TaskStore", "PoolProtocol", "PoolConfig", "OpenAPIDocument",
                 hummingbird, metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/gateway", swiftSettings: strictSettings),
         .executableTarget(
             name: "manager",
             dependencies: [
-                "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolCore", "PoolConfig",
+                "ServiceSupport", "Registry", "AgentStore", "TaskStore", "PoolProtocol", "PoolCore", "PoolConfig",
                 metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/manager", swiftSettings: strictSettings),
         .executableTarget(
             name: "worker",
             dependencies: [
-                "ServiceSupport", "Registry", "AgentStore", "PoolProtocol", "PoolConfig",
+                "ServiceSupport", "Registry", "AgentStore", "TaskStore", "AgentRuntime", "PoolProtocol", "PoolConfig",
                 metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/worker", swiftSettings: strictSettings),
@@ -123,7 +136,7 @@ let package = Package(
             name: "RedisTests", dependencies: ["Redis", "Registry", "PoolProtocol", "PoolCore"],
             path: "Tests/RedisTests", swiftSettings: strictSettings),
         .testTarget(
-            name: "PostgresTests", dependencies: ["Postgres", "AgentStore", "PoolProtocol"],
+            name: "PostgresTests", dependencies: ["Postgres", "AgentStore", "TaskStore", "PoolProtocol"],
             path: "Tests/PostgresTests", swiftSettings: strictSettings),
         .testTarget(
             name: "IntegrationTests", dependencies: ["Redis", "Postgres", "PoolProtocol"],

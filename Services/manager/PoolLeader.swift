@@ -90,7 +90,7 @@ actor PoolLeader {
         case .agentFailed(let event):
             // The leader's own refusals carry no process id: not news to the machine.
             if let processID = event.processID { intake.yield(.agentFailed(agentID: event.agentID, processID: processID)) }
-        case .startAgent, .stopAgent, .retireWorker:
+        case .startAgent, .stopAgent, .retireWorker, .cancelTask, .taskUpdated:
             break
         }
     }

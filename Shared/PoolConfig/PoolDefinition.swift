@@ -24,6 +24,10 @@ public struct PoolDefinition: Sendable, Equatable {
     public var workerPath: String?
     /// Extra arguments appended when launching a worker.
     public var workerArguments: [String]
+    /// How the pool's agents run their code.
+    public var runtime: RuntimeDefinition
+    /// Timeouts, attempts and limits of the pool's tasks.
+    public var tasks: TaskSettings
 
     /// Creates a pool definition; the defaults are those of the contract. Values are taken
     /// as given: ``PoolFile/parse(_:fileName:)`` is where they are checked.
@@ -38,7 +42,9 @@ public struct PoolDefinition: Sendable, Equatable {
         idleTimeout: Duration = .seconds(600),
         launcher: WorkerLauncher = .process,
         workerPath: String? = nil,
-        workerArguments: [String] = []
+        workerArguments: [String] = [],
+        runtime: RuntimeDefinition = .standard,
+        tasks: TaskSettings = TaskSettings()
     ) {
         self.name = name
         self.role = role
@@ -51,5 +57,7 @@ public struct PoolDefinition: Sendable, Equatable {
         self.launcher = launcher
         self.workerPath = workerPath
         self.workerArguments = workerArguments
+        self.runtime = runtime
+        self.tasks = tasks
     }
 }

@@ -24,6 +24,8 @@ import Testing
             .agentStopped(AgentEvent(processID: processID, agentID: agentID)),
             .agentStarted(AgentEvent(processID: processID, agentID: agentID, updatedAt: "2026-11-29T06:41:51.123Z")),
             .agentFailed(AgentFailed(processID: nil, agentID: agentID, reason: "pool full", retryable: true)),
+            .cancelTask(CancelTask(targetProcessID: processID, agentID: agentID, taskID: Identifier.make())),
+            .taskUpdated(TaskUpdated(agentID: agentID, taskID: Identifier.make(), status: .timedOut, eventID: 7)),
         ]
         for message in messages {
             let line = MessageCodec.encode(message)
@@ -77,5 +79,36 @@ import Testing
         } catch {
             #expect(!error.description.contains("p4ssw0rd"))
         }
+    }
+}
+
+@Suite struct TaskMessageTests {
+    @Test func aTaskUpdateWithANegativeEventIDOrABadTaskIDIsDropped() {
+        let agentID = Identifier.make()
+        let good = #"{"v":1,"type":"task_updated","message_id":"m","agent_id":"\#(agentID)","task_id":"\#(Identifier.make())","status":"running","event_id":2}"#
+        #expect((try? MessageCodec.decode(Array(good.utf8))) != nil)
+        let negative = good.replacingOccurrences(of: #""event_id":2"#, with: #""event_id":-1"#)
+        #expect(throws: MessageDecodingError.self) { try MessageCodec.decode(Array(negative.utf8)) }
+        let badID = #"{"v":1,"type":"task_updated","message_id":"m","agent_id":"\#(agentID)","task_id":"KEYS *","status":"running","event_id":2}"#
+        #expect(throws: MessageDecodingError.self) { try MessageCodec.decode(Array(badID.utf8)) }
+        let badStatus = good.replacingOccurrences(of: #""status":"running""#, with: #""status":"lost""#)
+        #expect(throws: MessageDecodingError.self) { try MessageCodec.decode(Array(badStatus.utf8)) }
+    }
+
+    @Test func retryBackoffDoublesFromOneSecondUpToAMinute() {
+        let delays = (1...9).map { RetryBackoff.delay(afterAttempt: $0) }
+        #expect(delays == [1, 2, 4, 8, 16, 32, 60, 60, 60].map { Duration.seconds($0) })
+        #expect(RetryBackoff.delay(afterAttempt: 0) == .seconds(1))
+        #expect(RetryBackoff.delay(afterAttempt: 10_000) == .seconds(60))
+    }
+
+    @Test func aTaskViewWritesAbsentValuesAsNulls() throws {
+        let view = TaskView(
+            taskID: "t", agentID: "a", poolName: "p", seq: 1, status: .queued, input: .object(["x": .number(1)]),
+            output: nil, error: nil, attempt: 0, maxAttempts: 3, timeout: 300, createdAt: "c", startedAt: nil,
+            finishedAt: nil, updatedAt: "u")
+        let object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(view)) as? [String: Any])
+        for key in ["output", "error", "started_at", "finished_at"] { #expect(object[key] is NSNull, "\(key)") }
+        #expect(object["status"] as? String == "queued")
     }
 }

@@ -66,6 +66,8 @@ public enum MessageCodec {
         case .agentStarted: message = .agentStarted(try decoder.decode(AgentEvent.self, from: data))
         case .agentStopped: message = .agentStopped(try decoder.decode(AgentEvent.self, from: data))
         case .agentFailed: message = .agentFailed(try decoder.decode(AgentFailed.self, from: data))
+        case .cancelTask: message = .cancelTask(try decoder.decode(CancelTask.self, from: data))
+        case .taskUpdated: message = .taskUpdated(try decoder.decode(TaskUpdated.self, from: data))
         }
         try MessageValidation.validate(message)
         return message
@@ -119,6 +121,8 @@ public enum MessageCodec {
             case .workerRegistered(let body), .workerStopping(let body): try body.encode(to: encoder)
             case .agentStarted(let body), .agentStopped(let body): try body.encode(to: encoder)
             case .agentFailed(let body): try body.encode(to: encoder)
+            case .cancelTask(let body): try body.encode(to: encoder)
+            case .taskUpdated(let body): try body.encode(to: encoder)
             }
         }
     }

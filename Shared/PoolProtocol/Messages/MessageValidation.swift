@@ -28,6 +28,14 @@ enum MessageValidation {
         case .agentFailed(let body):
             if let processID = body.processID { try id(processID, "process_id") }
             try id(body.agentID, "agent_id")
+        case .cancelTask(let body):
+            try id(body.targetProcessID, "target_process_id")
+            try id(body.agentID, "agent_id")
+            try id(body.taskID, "task_id")
+        case .taskUpdated(let body):
+            try id(body.agentID, "agent_id")
+            try id(body.taskID, "task_id")
+            guard body.eventID >= 0 else { throw MessageDecodingError("invalid field event_id") }
         }
     }
 

@@ -15,6 +15,10 @@ public enum PoolMessage: Sendable, Hashable {
     case agentStarted(AgentEvent)
     case agentStopped(AgentEvent)
     case agentFailed(AgentFailed)
+    // process:<id>:commands (gateway → the worker hosting the task's agent)
+    case cancelTask(CancelTask)
+    // pool:<name>:task_updates (worker or gateway → gateways waiting on the task)
+    case taskUpdated(TaskUpdated)
 
     /// The wire name in the `type` field.
     public var type: MessageType {
@@ -29,6 +33,8 @@ public enum PoolMessage: Sendable, Hashable {
         case .agentStarted: .agentStarted
         case .agentStopped: .agentStopped
         case .agentFailed: .agentFailed
+        case .cancelTask: .cancelTask
+        case .taskUpdated: .taskUpdated
         }
     }
 
@@ -38,6 +44,7 @@ public enum PoolMessage: Sendable, Hashable {
         case .startAgent(let command): command.targetProcessID
         case .stopAgent(let command): command.targetProcessID
         case .retireWorker(let command): command.targetProcessID
+        case .cancelTask(let command): command.targetProcessID
         default: nil
         }
     }
@@ -55,4 +62,6 @@ public enum MessageType: String, Sendable, Codable, CaseIterable {
     case agentStarted = "agent_started"
     case agentStopped = "agent_stopped"
     case agentFailed = "agent_failed"
+    case cancelTask = "cancel_task"
+    case taskUpdated = "task_updated"
 }

@@ -46,4 +46,16 @@ public enum RedisKeys {
     /// Hash: the leader's view of the pool (`desired_workers`, `launches_in_flight`), refreshed
     /// by the leading manager so that gateways can report it.
     public static func poolState(_ pool: String) -> String { "pool:\(pool):state" }
+
+    /// Stream of one agent's task deliveries (entries `task_id`, `seq`), read by the worker
+    /// hosting the agent through the consumer group `taskConsumerGroup`. Only a fast path:
+    /// PostgreSQL holds every task, and workers sweep it for what the stream lost.
+    public static func agentTasks(_ agentID: String) -> String { "agent:\(agentID):tasks" }
+
+    /// The consumer group of every `agentTasks` stream; each worker reads as the consumer
+    /// named by its process id.
+    public static let taskConsumerGroup = "workers"
+
+    /// Channel: `task_updated` wake-ups for the gateways waiting on a pool's tasks.
+    public static func poolTaskUpdates(_ pool: String) -> String { "pool:\(pool):task_updates" }
 }
