@@ -58,6 +58,7 @@ struct CommandReceiver {
         switch message {
         case .startAgent(let command): await host.start(command.agent, epoch: command.epoch)
         case .stopAgent(let command): await host.stop(agentID: command.agentID)
+        case .cancelTask(let command): await host.cancelTask(agentID: command.agentID, taskID: command.taskID)
         default:
             logger.warning("Dropped a message that does not belong on the commands channel", metadata: ["type": "\(message.type.rawValue)"])
         }
