@@ -1,8 +1,13 @@
 """The AgentPool benchmark, driven by deploy/bench/run (which starts and stops the stack).
 
-  bench.py poolfile [--quick]                 prints the bench pool file
-  bench.py measure [--quick] --stack DIR --bin-dir DIR --pool-file FILE --port PORT
-                   --redis-port P --pgbouncer-port P [--json FILE] [--out FILE]
+  bench.py poolfile [--quick] --repo DIR       prints the bench pool file
+  bench.py measure [--quick] --repo DIR --stack DIR --bin-dir DIR --pool-file FILE --port PORT
+                   --redis-port P --pgbouncer-port P [--peer DIR] [--peer-home DIR]
+                   [--json FILE] [--out FILE]
+
+With --peer (../shared/peer), the spawn and task measurements run again, with the same client,
+against the peer, which the bench starts (in --peer-home) after AgentPool's measurements and
+stops at once after its own.
 """
 
 import argparse
@@ -13,102 +18,16 @@ import sys
 import time
 import traceback
 
+import cpu
 import floor as floor_module
 import measure
+import peer as peer_module
+import pools
 import report
+import tasks
 import throughput
-from client import Gateway, percentile
-
-# Each measurement has its own pool so that none disturbs another.
-POOLS = {
-    "seq_pool": "sequential spawn and terminate latency",
-    "warm_pool": "warm bursts (its workers exist from the start)",
-    "cold_pool": "cold bursts: grows from 1 to 20 workers",
-    "scale_pool_N": "autoscale: one slot per worker, so each of the first two spawns after the idle worker launches one",
-    "mem_pool": "memory: one worker holding up to 1,000 agents",
-    "fo_child": "failover of a manager's own child",
-    "fo_ext": "failover of an externally started worker",
-}
-FAILOVER_HEARTBEAT, FAILOVER_STALE = 0.5, 1.5
-
-
-def counts(quick):
-    return {
-        "sequential": 100 if quick else 500, "warmup": 10 if quick else 20,
-        "warm_burst": 200 if quick else 1000, "levels": (8, 32, 64),
-        "cold_slots": 10, "cold_workers": 20,
-        "autoscale": 5 if quick else 20, "memory": 200 if quick else 1000,
-        "wrk_seconds": 3 if quick else 10,
-    }
-
-
-def pool_file(quick):
-    c = counts(quick)
-    warm_slots = c["warm_burst"] // 4
-    return f"""# The AgentPool benchmark's pools (deploy/bench/bench.py), one per measurement.
-defaults:
-  heartbeat_interval: 30
-  stale_after: 300
-  idle_timeout: 600
-pools:
-  - name: seq_pool          # {POOLS['seq_pool']}
-    role: seq
-    max_agents_per_process: 1000
-    min_workers: 1
-    max_workers: 1
-  - name: warm_pool         # {POOLS['warm_pool']}
-    role: warm
-    max_agents_per_process: {warm_slots}
-    min_workers: 4
-    max_workers: 4
-  - name: cold_pool         # {POOLS['cold_pool']}
-    role: cold
-    max_agents_per_process: {c['cold_slots']}
-    min_workers: 1
-    max_workers: {c['cold_workers']}
-    heartbeat_interval: 0.5
-    stale_after: 5
-    idle_timeout: 1
-{scale_pools(c)}  - name: mem_pool          # {POOLS['mem_pool']}
-    role: mem
-    max_agents_per_process: 1000
-    min_workers: 1
-    max_workers: 1
-  - name: fo_child          # {POOLS['fo_child']}
-    role: fo_child
-    max_agents_per_process: 10
-    min_workers: 1
-    max_workers: 3
-    heartbeat_interval: {FAILOVER_HEARTBEAT}
-    stale_after: {FAILOVER_STALE}
-  - name: fo_ext            # {POOLS['fo_ext']}
-    role: fo_ext
-    launcher: external
-    max_agents_per_process: 10
-    min_workers: 0
-    max_workers: 2
-    heartbeat_interval: {FAILOVER_HEARTBEAT}
-    stale_after: {FAILOVER_STALE}
-"""
-
-
-def scale_pool_names(c):
-    """Two measured launches per pool: a pool's first two scale-ups are exact, later ones grow
-    geometrically and launch ahead, so a spawn would no longer wait for its own worker."""
-    return [f"scale_pool_{index}" for index in range((c["autoscale"] + 1) // 2)]
-
-
-def scale_pools(c):
-    return "".join(f"""  - name: {name}      # {POOLS['scale_pool_N']}
-    role: scale
-    max_agents_per_process: 1
-    min_workers: 1
-    max_workers: 3
-    heartbeat_interval: 0.5
-    stale_after: 5
-    idle_timeout: 1
-""" for name in scale_pool_names(c))
-
+from client import Gateway, percentile, wait_until
+from pools import FAILOVER_HEARTBEAT, FAILOVER_STALE, TASK_HEARTBEAT, TASK_STALE, counts, scale_pool_names
 
 def secrets(stack):
     values = {}
@@ -150,25 +69,85 @@ def pid_of(stack, name):
         return int(file.readline())
 
 
+def spawn_steps(gw, c, results, log, components, warm_levels, cold):
+    """The spawn measurements that run on both systems, as (name, action); `cold(results)`
+    measures the cold bursts (AgentPool's pool shrinks back between levels, the peer's never
+    does, so it has one pool per level)."""
+    def sequential():
+        results["sequential"] = measure.sequential(gw, "seq_pool", c["sequential"], c["warmup"], c["pairs"])
+
+    def warm():
+        results["warm"], results["warm_terminate"], results["cpu_warm"] = measure.bursts(
+            gw, "warm_pool", c["warm_burst"], warm_levels, 4, log, components)
+
+    def autoscale():
+        results["autoscale"] = measure.autoscale(gw, scale_pool_names(c), launches_per_pool=2)
+
+    return [("sequential spawn and terminate", sequential), ("warm bursts", warm),
+            ("cold bursts", lambda: cold(results)), ("autoscale", autoscale)]
+
+
+def task_steps(gw, c, results, log, components, redis_cli, has_exec, external=None):
+    """The task measurements that run on both systems; `external` (AgentPool only) starts the
+    externally launched workers of the pool given and returns nothing."""
+    def workers_of(pool):
+        return lambda: [w["pid"] for w in measure.workers(gw, pool)]
+
+    def echo():
+        results["task_echo"] = tasks.sequential_echo(gw, "task_echo", c["task_sequential"], c["task_warmup"])
+
+    def tput():
+        results["task_tput"] = tasks.throughput(gw, "task_tput", c["task_agents"], c["task_levels"],
+                                                c["task_throughput"], components, workers_of("task_tput"), log)
+
+    def exec_rt():
+        results["task_exec"] = tasks.exec_round_trip(gw, "task_exec", c["exec_sequential"], c["task_warmup"],
+                                                     components, workers_of("task_exec"))
+
+    def recovery_child():
+        measure.wait_for_workers(gw, "task_fo_child", 2)
+        results["task_recovery_child"] = tasks.recovery(gw, "task_fo_child", TASK_STALE, TASK_HEARTBEAT)
+
+    def recovery_ext():
+        external("task_fo_ext")
+        results["task_recovery_ext"] = tasks.recovery(gw, "task_fo_ext", TASK_STALE, TASK_HEARTBEAT)
+
+    def queued():
+        results["task_queue"] = tasks.queued_memory(gw, "task_queue", c["queued"], redis_cli)
+
+    steps = [("tasks: sequential echo round trip", echo), ("tasks: throughput", tput)]
+    if has_exec:
+        steps.append(("tasks: exec round trip", exec_rt))
+    steps.append(("tasks: in flight on a killed child of the manager", recovery_child))
+    if external:
+        steps.append(("tasks: in flight on a killed external worker", recovery_ext))
+    steps.append(("tasks: Redis memory per queued task", queued))
+    return steps
+
+
 def run(args):
     c = counts(args.quick)
     stack = args.stack
     keys = secrets(stack)
     key = os.environ.get("API_KEYS", keys.get("API_KEYS", "")).split(",")[0]
     gw = Gateway(args.port, key)
-    results = {"meta": {"quick": args.quick, "pools": len(POOLS) - 1 + len(scale_pool_names(counts(args.quick))), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    has_exec = pools.exec_agent(args.repo) is not None
+    results = {"meta": {"quick": args.quick, "pools": pools.count(args.quick, args.repo),
+                        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                         "host": platform.node(), "nproc": os.cpu_count(), "cpu": cpu_model(),
                         "memory_gib": os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30},
-               "errors": {}}
+               "errors": {}, "notes": []}
+    if not has_exec:
+        results["notes"].append(f"no {args.repo}/examples/agents/python/agent.py: the exec round trip is not measured")
     started = []
 
-    def step(name, action):
+    def step(name, action, errors=None):
         log(f"== {name}")
         try:
             action()
         except Exception as error:  # noqa: BLE001 - one failed measurement must not hide the rest
             traceback.print_exc()
-            results["errors"][name] = f"{type(error).__name__}: {error}"
+            (results["errors"] if errors is None else errors)[name] = f"{type(error).__name__}: {error}"
 
     def rss_start():
         results["rss"] = {"gateway_start": measure.rss_bytes(pid_of(stack, "gateway"))}
@@ -191,19 +170,12 @@ def run(args):
         results["http_floor"] = {"p50": percentile(lat, 0.5), "p99": percentile(lat, 0.99)}
         results["healthz_rate"] = throughput.read_throughput(gw, args.port, "", "/healthz", c["wrk_seconds"])
 
-    def sequential():
-        results["sequential"] = measure.sequential(gw, "seq_pool", c["sequential"], c["warmup"])
+    def components(worker_pids):
+        return cpu.components(stack, worker_pids)
 
-    def warm():
-        results["warm"], results["warm_terminate"], results["cpu_warm"] = measure.bursts(
-            gw, "warm_pool", c["warm_burst"], c["levels"], 4, log, stack)
-
-    def cold():
-        results["cold"], results["cold_terminate"], results["cpu_cold"] = measure.bursts(
-            gw, "cold_pool", c["cold_slots"] * c["cold_workers"], c["levels"], 1, log, stack)
-
-    def autoscale():
-        results["autoscale"] = measure.autoscale(gw, scale_pool_names(c), launches_per_pool=2)
+    def cold(into):
+        into["cold"], into["cold_terminate"], into["cpu_cold"] = measure.bursts(
+            gw, "cold_pool", c["cold_slots"] * c["cold_workers"], c["levels"], 1, log, components)
 
     def memory():
         results["memory"] = measure.memory(gw, "mem_pool", c["memory"], log)
@@ -214,6 +186,11 @@ def run(args):
     def failover_external():
         got = measure.failover_external(gw, "fo_ext", args.bin_dir, stack, args.pool_file, started)
         results["failover_external"] = {**got, "heartbeat": FAILOVER_HEARTBEAT, "stale_after": FAILOVER_STALE}
+
+    def external_workers(pool):
+        for _ in range(2):
+            started.append(measure.start_external_worker(args.bin_dir, stack, pool, args.pool_file))
+        measure.wait_for_workers(gw, pool, 2)
 
     def reads():
         results["pools_rate"] = throughput.read_throughput(
@@ -228,41 +205,116 @@ def run(args):
             results["rss"][f"{name}_end_pss"] = detail["pss"]
             results["rss"][f"{name}_end_private"] = detail["private"]
 
+    redis_cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(args.redis_port), "--no-auth-warning",
+                 "-a", keys["REDIS_PASSWORD"]]
+    spawns = spawn_steps(gw, c, results, log, components, c["levels"], cold)
+    work = task_steps(gw, c, results, log, components, redis_cli, has_exec, external_workers)
     try:
-        for name, action in (("machine load at start", machine_load("start")),
-                             ("gateway rss at start", rss_start), ("floor: Redis and PostgreSQL", floor("start")),
-                             ("floor: HTTP", http_floor), ("sequential spawn and terminate", sequential),
-                             ("warm bursts", warm), ("cold bursts", cold), ("autoscale", autoscale),
-                             ("memory", memory), ("failover: own child", failover_child),
-                             ("failover: external worker", failover_external),
-                             ("gateway read throughput", reads), ("rss after the load", rss_end),
-                             ("floor again: Redis and PostgreSQL", floor("end")),
-                             ("machine load at the end", machine_load("end"))):
+        for name, action in ([("machine load at start", machine_load("start")),
+                              ("gateway rss at start", rss_start), ("floor: Redis and PostgreSQL", floor("start")),
+                              ("floor: HTTP", http_floor)] + spawns
+                             + [("memory", memory), ("failover: own child", failover_child),
+                                ("failover: external worker", failover_external)] + work
+                             + [("gateway read throughput", reads), ("rss after the load", rss_end)]):
             step(name, action)
     finally:
         for process in started:
             if process.poll() is None:
                 process.terminate()
                 process.wait(timeout=15)
+    log("== the peer")
+    run_peer(args, c, results, has_exec, step)
+    for name, action in (("floor again: Redis and PostgreSQL", floor("end")),
+                         ("machine load at the end", machine_load("end"))):
+        step(name, action)
     return results
+
+
+def run_peer(args, c, results, has_exec, step):
+    """The same spawn and task measurements against the peer, one group at a time, each on a
+    peer started afresh with that group's pools only; its failures are reported beside its
+    figures and never fail the run."""
+    if not args.peer:
+        results["peer_note"] = "not measured (--no-peer)"
+        log(f"peer: {results['peer_note']}")
+        return
+    if not os.path.isdir(args.peer):
+        results["peer_note"] = f"not measured: {args.peer} does not exist"
+        log(f"peer: {results['peer_note']}")
+        return
+    peer = peer_module.Peer(args.peer, args.peer_home, log)
+    figures = results["peer"] = {}
+    errors = results["peer_errors"] = {}
+    pool_path = os.path.join(os.path.dirname(os.path.abspath(args.pool_file)), "peer-pools.yaml")
+    key = "ap_peer_" + os.urandom(12).hex()
+    gw = Gateway(peer_module.GATEWAY_PORT, key)
+
+    def cold(into):
+        levels, stops, spent = [], [], {"spawn": {}, "terminate": {}}
+        for level in pools.PEER_COLD_LEVELS:
+            got, terminated, per_op = measure.bursts(gw, f"cold_pool_{level}", c["cold_slots"] * c["cold_workers"],
+                                                     (level,), 1, log, peer.components)
+            levels += got
+            stops += terminated
+            for kind in spent:  # each level's CPU per operation, averaged over the levels
+                for name, value in per_op[kind].items():
+                    spent[kind][name] = spent[kind].get(name, 0.0) + value / len(pools.PEER_COLD_LEVELS)
+        into["cold"], into["cold_terminate"], into["cpu_cold"] = levels, stops, spent
+
+    spawns = dict(spawn_steps(gw, c, figures, log, peer.components, pools.PEER_WARM_LEVELS, cold))
+    phases = [(("seq_pool", "warm_pool"), [(name, spawns[name]) for name in ("sequential spawn and terminate", "warm bursts")]),
+              (("cold_pool_",), [("cold bursts", spawns["cold bursts"])]),
+              (("scale_pool_",), [("autoscale", spawns["autoscale"])]),
+              (("task_",), task_steps(gw, c, figures, log, peer.components, peer.redis_command(), has_exec))]
+    try:
+        for prefixes, steps in phases:
+            with open(pool_path, "w") as file:
+                file.write(pools.peer_pool_file(args.quick, args.repo, prefixes))
+            peer.stop(quiet=True)
+            try:
+                peer.start(pool_path, key)
+                settle(gw, log)
+            except (peer_module.Unavailable, TimeoutError) as why:
+                results["peer_note"] = f"not measured: {why}"
+                log(f"peer: {results['peer_note']}")
+                return
+            for name, action in steps:
+                step(f"peer: {name}", action, errors)
+    finally:
+        peer.stop()
+
+
+def settle(gw, log, timeout=180):
+    """Waits until every pool of a freshly started system has its min_workers workers."""
+    def ready():
+        status, listed, _ = gw.request("GET", "/api/v1/agents/pools")
+        return status == 200 and all(p["process_count"] >= p.get("min_workers", 0) for p in listed)
+    started = time.monotonic()
+    wait_until(ready, timeout, 0.5, "every pool's min_workers to register")
+    log(f"peer: every pool has its workers after {time.monotonic() - started:.1f} s")
+    time.sleep(1)
 
 
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
-    pools = sub.add_parser("poolfile")
-    pools.add_argument("--quick", action="store_true")
+    pool_parser = sub.add_parser("poolfile")
+    pool_parser.add_argument("--quick", action="store_true")
+    pool_parser.add_argument("--repo", required=True)
     run_parser = sub.add_parser("measure")
     run_parser.add_argument("--quick", action="store_true")
-    for name in ("--stack", "--bin-dir", "--pool-file"):
+    for name in ("--repo", "--stack", "--bin-dir", "--pool-file"):
         run_parser.add_argument(name, required=True)
     for name in ("--port", "--redis-port", "--pgbouncer-port"):
         run_parser.add_argument(name, required=True, type=int)
+    run_parser.add_argument("--peer", default="", help="the peer's folder (../shared/peer); empty: no peer")
+    run_parser.add_argument("--peer-home", default="/tmp/agentpool-peer-bench",
+                            help="where the peer runs from (its venv is kept there between runs)")
     run_parser.add_argument("--json")
     run_parser.add_argument("--out")
     args = parser.parse_args()
     if args.command == "poolfile":
-        sys.stdout.write(pool_file(args.quick))
+        sys.stdout.write(pools.pool_file(args.quick, args.repo))
         return 0
     results = run(args)
     if args.json:

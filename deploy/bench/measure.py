@@ -50,7 +50,9 @@ def wait_for_workers(gw, pool, count, timeout=90):
     """Waits until the pool has exactly `count` ready workers, each with every slot free."""
     def settled():
         listed = workers(gw, pool)
-        return len(listed) == count and all(w["status"] == "ready" and w["agent_count"] == 0 for w in listed)
+        # "ready" in AgentPool, "running" in the peer
+        return len(listed) == count and all(w["status"] in ("ready", "running") and w["agent_count"] == 0
+                                            for w in listed)
     try:
         wait_until(settled, timeout, 0.25, f"{pool} to have {count} idle worker(s)")
     except TimeoutError as error:
@@ -81,9 +83,10 @@ def terminate_sequentially(gw, agent_ids):
     return latencies
 
 
-def sequential(gw, pool, count, warmup):
+def sequential(gw, pool, count, warmup, pairs=0):
     """Sequential spawn latency, then sequential terminate latency of the same agents. The
-    first `warmup` spawns (connections, script loads) are not counted."""
+    first `warmup` spawns (connections, script loads) are not counted. Then `pairs` times one
+    agent at a time: spawn it, terminate it (the pool never holds more than one)."""
     _, warm = spawn_sequentially(gw, pool, warmup)
     spawn_latencies, agents = spawn_sequentially(gw, pool, count)
     # Single reads on the same path, to price one step: a PostgreSQL select (GET agent) and
@@ -92,7 +95,13 @@ def sequential(gw, pool, count, warmup):
     for name, path in (("agent", f"/api/v1/agents/{agents[0]['agent_id']}"), ("pool", f"/api/v1/agents/pools/{pool}")):
         reads[name] = summary([gw.request("GET", path)[2] for _ in range(min(count, 300))])
     terminate_latencies = terminate_sequentially(gw, [a["agent_id"] for a in agents + warm])
-    return {"spawn": summary(spawn_latencies), "terminate": summary(terminate_latencies[:count]), "reads": reads}
+    one_spawn, one_terminate = [], []
+    for _ in range(pairs):
+        lat, spawned = spawn_sequentially(gw, pool, 1)
+        one_spawn += lat
+        one_terminate += terminate_sequentially(gw, [spawned[0]["agent_id"]])
+    return {"spawn": summary(spawn_latencies), "terminate": summary(terminate_latencies[:count]), "reads": reads,
+            "pair_spawn": summary(one_spawn), "pair_terminate": summary(one_terminate)}
 
 
 def burst(gw, pool, count, clients):
@@ -109,18 +118,19 @@ def terminate_all(gw, agent_ids, clients=32):
             "rate": outcome.rate(), "errors": outcome.error_text(), **summary(outcome.latencies)}
 
 
-def bursts(gw, pool, count, levels, idle_workers, log, stack):
+def bursts(gw, pool, count, levels, idle_workers, log, components):
     """Bursts at each concurrency level into `pool`, each starting from `idle_workers` idle
     workers, and each followed by terminating its agents with 32 clients. Also returns the
-    CPU milliseconds per spawn and per terminate by component, over all levels."""
+    CPU milliseconds per spawn and per terminate by component, over all levels
+    (`components(worker pids)` names the processes of each component)."""
     results, terminations = [], []
     cpu_ms = {"spawn": {}, "terminate": {}}
     done = {"spawn": 0, "terminate": 0}
 
     def measured(kind, action):
-        before = cpu.snapshot(cpu.components(stack, [w["pid"] for w in workers(gw, pool)]))
+        before = cpu.snapshot(components([w["pid"] for w in workers(gw, pool)]))
         result = action()
-        after = cpu.snapshot(cpu.components(stack, [w["pid"] for w in workers(gw, pool)]))
+        after = cpu.snapshot(components([w["pid"] for w in workers(gw, pool)]))
         for name, total in cpu.per_operation(before, after, 1).items():
             cpu_ms[kind][name] = cpu_ms[kind].get(name, 0.0) + total
         return result
