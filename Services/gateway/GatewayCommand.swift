@@ -5,7 +5,9 @@ import HummingbirdCore
 import NIOCore
 import Logging
 import PoolConfig
+import PoolProtocol
 import Registry
+import TaskStore
 import ServiceLifecycle
 import ServiceSupport
 
@@ -48,6 +50,16 @@ struct GatewayCommand: AsyncParsableCommand {
         let outcomes = AgentOutcomes()
         let lifecycle = AgentLifecycle(
             store: clients.store, registries: registries, outcomes: outcomes, timeout: settings.spawnTimeout, logger: logger)
+        let taskUpdates = Mailboxes<TaskUpdated>()
+        var taskSettings = TaskAPISettings(answerTimeout: settings.spawnTimeout)
+        do {
+            if let interval = try Self.keepAliveInterval(ProcessInfo.processInfo.environment) { taskSettings.keepAliveInterval = interval }
+        } catch {
+            StartupFailure.exit(program: "gateway", error: error)
+        }
+        let tasks = TaskService(
+            pools: pools, agents: clients.store, store: TaskStore(client: clients.postgres), queue: TaskQueue(redis: clients.redis),
+            wakeups: taskUpdates, settings: taskSettings, logger: logger)
 
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
@@ -65,6 +77,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let api = router.group("api/v1")
         PoolRoutes(directory: directory).register(on: api)
         AgentRoutes(directory: directory, lifecycle: lifecycle, store: clients.store, maxBodySize: Self.maxBodySize).register(on: api)
+        TaskRoutes(directory: directory, service: tasks, maxBodySize: Self.maxBodySize).register(on: api)
         routes.load(from: router)
 
         let app = Application(
@@ -72,7 +85,8 @@ struct GatewayCommand: AsyncParsableCommand {
             server: .http1(configuration: Self.http1(idleTimeout: settings.gatewayIdleTimeout)),
             configuration: .init(address: .hostname(settings.gatewayHost, port: settings.gatewayPort), serverName: "agentpool"),
             services: [
-                OutcomeListener(pools: pools.map(\.name), redis: settings.redis, outcomes: outcomes, logger: logger),
+                OutcomeListener(
+                    pools: pools.map(\.name), redis: settings.redis, outcomes: outcomes, taskUpdates: taskUpdates, logger: logger),
                 SchemaMigration(clients: clients, logger: logger),
             ] + (settings.metricsPort.map { [MetricsServer(host: settings.gatewayHost, port: $0, logger: logger)] } ?? []),
             logger: logger)
@@ -94,6 +108,18 @@ extension GatewayCommand {
         let limit = TimeAmount.nanoseconds(Int64(idleTimeout / .nanoseconds(1)))
         return HTTP1Channel.Configuration(
             additionalChannelHandlers: [RequestReadTimeout(limit: limit)], idleTimeout: limit)
+    }
+}
+
+extension GatewayCommand {
+    /// `SSE_KEEPALIVE_INTERVAL`: seconds between keep-alive comments of a silent event stream
+    /// (default 15, the contract's bound; tests shorten it). Nil when unset.
+    static func keepAliveInterval(_ environment: [String: String]) throws -> Duration? {
+        guard let text = environment["SSE_KEEPALIVE_INTERVAL"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let seconds = Double(text), seconds.isFinite, seconds > 0, seconds <= 15 else {
+            throw StartupFailure("SSE_KEEPALIVE_INTERVAL (environment): expected seconds greater than 0 and at most 15, found \"\(text.prefix(32))\"")
+        }
+        return .seconds(seconds)
     }
 }
 

@@ -35,6 +35,11 @@ struct CommandReceiver {
                     continue
                 }
                 guard message.targetProcessID == processID else { continue }
+                // A gateway's `cancel_task` carries no leadership epoch: nothing to fence.
+                if case .cancelTask = message {
+                    group.addTask { await handle(message) }
+                    continue
+                }
                 let epoch = Self.epoch(of: message)
                 guard epoch >= highestEpoch else {
                     logger.warning("Ignored a command from an older leadership", metadata: ["epoch": "\(epoch)", "current": "\(highestEpoch)"])

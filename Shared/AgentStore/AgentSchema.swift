@@ -58,5 +58,6 @@ public enum AgentSchema {
                 CREATE INDEX agents_pool_unsettled ON agents (pool_name)
                     WHERE desired_state = 'terminated' AND status NOT IN ('terminated', 'failed');
                 """),
+        tasksMigration,
     ]
 }

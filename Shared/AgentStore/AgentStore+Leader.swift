@@ -109,22 +109,34 @@ extension AgentStore {
     }
 
     /// The agent could not be started and will not be retried. Its idempotency key is freed
-    /// so that the client may try again with the same key.
+    /// so that the client may try again with the same key. An agent that had tasks (one being
+    /// placed again after its worker died) fails them (`"agent failed: <reason>"`) in the same
+    /// transaction, by a second statement: it sees every task a submit committed while the
+    /// first one waited for the agent's row.
     public func markFailed(id: String, reason: String, fence: LeadershipEpoch) async throws {
-        let result = try await client.query(
-            """
-            WITH \(Self.fenceCTE),
-            changed AS (
-                UPDATE agents SET desired_state = 'terminated', status = 'failed', process_id = NULL,
-                    failure_reason = $4, idempotency_key = NULL, updated_at = now()
-                WHERE id = $3::uuid AND pool_name = $1 AND status NOT IN ('running', 'terminated')
-                    AND EXISTS (SELECT 1 FROM lead)
-                RETURNING id
-            )
-            SELECT (SELECT count(*) FROM lead) AS leading
-            """,
-            [fence.pool, fence.epoch, id, reason])
-        try Self.requireLeading(result, fence)
+        try await client.withTransaction { connection in
+            let result = try connection.query(
+                """
+                WITH \(Self.fenceCTE),
+                changed AS (
+                    UPDATE agents SET desired_state = 'terminated', status = 'failed', process_id = NULL,
+                        failure_reason = $4, idempotency_key = NULL, updated_at = now()
+                    WHERE id = $3::uuid AND pool_name = $1 AND status NOT IN ('running', 'terminated')
+                        AND EXISTS (SELECT 1 FROM lead)
+                    RETURNING id
+                )
+                SELECT (SELECT count(*) FROM lead) AS leading, (SELECT count(*) FROM changed) AS changed
+                """,
+                [fence.pool, fence.epoch, id, reason])
+            try Self.requireLeading(result, fence)
+            guard try result.rows.first?.decode("changed", as: Int.self) == 1 else { return }
+            try connection.query(
+                """
+                SELECT agentpool_end_unfinished(ARRAY[$1::uuid], 'failed',
+                    jsonb_build_object('message', 'agent failed: ' || $2::text, 'retryable', false))
+                """,
+                [id, reason])
+        }
     }
 
     /// What a reconcile pass reads: agents of `pool` that should run, and agents being stopped

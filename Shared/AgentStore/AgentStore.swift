@@ -103,20 +103,23 @@ public struct AgentStore: Sendable {
     }
 
     /// Termination was asked for: the agent should not run any more. Returns the row as it
-    /// is now (unchanged when it had already ended), or nil for an unknown id.
+    /// is now (unchanged when it had already ended), or nil for an unknown id. Its unfinished
+    /// tasks end `cancelled` in the same step, after its row is locked: a submit racing it
+    /// either commits first (and its task is cancelled here) or finds the agent terminated.
     public func markStopping(id: String) async throws -> AgentRecord? {
         if let id = AgentWriteBatches.canonical(id) { return try await batches.stopping.submit(id) }
-        let result = try await client.query(Self.markStoppingSQL(where: "id = $1::uuid"), [id])
+        let result = try await client.query(Self.markStoppingSQL(ids: "ARRAY[$1::uuid]"), [id])
         return try result.rows.first.map(AgentRecord.init(row:))
     }
 
     /// The agent stopped for good. A row already `terminated` (or `failed`) is left as it is,
     /// `updated_at` included: a repeated stop (a reconcile pass racing a DELETE sends one)
-    /// must not make the row differ from what the DELETE answered.
+    /// must not make the row differ from what the DELETE answered. Unfinished tasks of the
+    /// agent end `cancelled` in the same step.
     @discardableResult
     public func markTerminated(id: String) async throws -> Date? {
         if let id = AgentWriteBatches.canonical(id) { return try await batches.terminated.submit(id) }
-        let result = try await client.query(Self.markTerminatedSQL, [id])
+        let result = try await client.query(Self.markTerminatedSQL(ids: "ARRAY[$1::uuid]"), [id])
         return try result.rows.first.map { try $0.decode("updated_at") }
     }
 
@@ -170,23 +173,16 @@ extension AgentStore {
         FROM (SELECT 1) AS one LEFT JOIN agents AS before ON before.id = $1::uuid
         """
 
-    /// `$1` the agent.
-    static let markTerminatedSQL = """
-        UPDATE agents SET desired_state = 'terminated', status = 'terminated', process_id = NULL, updated_at = now()
-        WHERE id = $1::uuid AND status NOT IN ('failed', 'terminated')
-        RETURNING updated_at
-        """
+    /// The agents `ids` names (a uuid array expression) that had not ended, now `terminated`
+    /// (`agentpool_terminate_agents` in the schema also cancels their unfinished tasks).
+    static func markTerminatedSQL(ids: String) -> String {
+        "SELECT id, updated_at FROM agentpool_terminate_agents(\(ids))"
+    }
 
-    /// The rows `condition` picks (one id, or an array of them) stop.
-    static func markStoppingSQL(where condition: String) -> String {
-        """
-        UPDATE agents SET desired_state = 'terminated',
-            status = CASE WHEN status IN ('terminated', 'failed') THEN status
-                          WHEN process_id IS NULL THEN 'terminated' ELSE 'stopping' END,
-            updated_at = now()
-        WHERE \(condition)
-        RETURNING \(AgentRecord.columns)
-        """
+    /// Every agent `ids` names (a uuid array expression), now stopping or terminated
+    /// (`agentpool_stop_agents` in the schema also cancels their unfinished tasks).
+    static func markStoppingSQL(ids: String) -> String {
+        "SELECT \(AgentRecord.columns) FROM agentpool_stop_agents(\(ids))"
     }
 }
 

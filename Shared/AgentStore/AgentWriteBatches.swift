@@ -11,6 +11,10 @@ import PoolProtocol
 /// out as one set-based statement instead of one statement (and one commit) each. A lone
 /// write runs the same single-row statement as before.
 ///
+/// Stops and terminations call a schema function (`agentpool_stop_agents`,
+/// `agentpool_terminate_agents`) that locks the agents' rows and then, in a second statement
+/// of the same step, cancels their unfinished tasks: one batch is still one statement.
+///
 /// Every batched input carries canonical UUIDs (checked before it joins a batch), so the
 /// array literals built here need no escaping; text and JSON travel as one JSON parameter.
 struct AgentWriteBatches: Sendable {
@@ -101,26 +105,20 @@ struct AgentWriteBatches: Sendable {
 
     private static func markTerminated(on connection: PostgresConnection, _ ids: [String]) throws -> [Date?] {
         if ids.count == 1 {
-            let result = try connection.query(AgentStore.markTerminatedSQL, [ids[0]])
+            let result = try connection.query(AgentStore.markTerminatedSQL(ids: "ARRAY[$1::uuid]"), [ids[0]])
             return [try result.rows.first.map { try $0.decode("updated_at") }]
         }
-        let result = try connection.query(
-            """
-            UPDATE agents SET desired_state = 'terminated', status = 'terminated', process_id = NULL, updated_at = now()
-            WHERE id = ANY($1::uuid[]) AND status NOT IN ('failed', 'terminated')
-            RETURNING id, updated_at
-            """,
-            [uuidArray(ids)])
+        let result = try connection.query(AgentStore.markTerminatedSQL(ids: "$1::uuid[]"), [uuidArray(ids)])
         let byID = try updatedAt(result)
         return ids.map { byID[$0] }
     }
 
     private static func markStopping(on connection: PostgresConnection, _ ids: [String]) throws -> [AgentRecord?] {
         if ids.count == 1 {
-            let result = try connection.query(AgentStore.markStoppingSQL(where: "id = $1::uuid"), [ids[0]])
+            let result = try connection.query(AgentStore.markStoppingSQL(ids: "ARRAY[$1::uuid]"), [ids[0]])
             return [try result.rows.first.map(AgentRecord.init(row:))]
         }
-        let result = try connection.query(AgentStore.markStoppingSQL(where: "id = ANY($1::uuid[])"), [uuidArray(ids)])
+        let result = try connection.query(AgentStore.markStoppingSQL(ids: "$1::uuid[]"), [uuidArray(ids)])
         let byID = try records(result)
         return ids.map { byID[$0] }
     }

@@ -2,13 +2,15 @@
 ///
 /// Jitter (each delay is drawn from the upper half of its step) keeps many processes that
 /// lost Redis together from reconnecting in lockstep.
-struct Backoff: Sendable {
-    var initial: Duration = .milliseconds(50)
-    var maximum: Duration = .seconds(2)
+public struct Backoff: Sendable {
+    public var initial: Duration = .milliseconds(50)
+    public var maximum: Duration = .seconds(2)
     private var failures = 0
 
+    public init() {}
+
     /// Counts one more failure and returns how long to wait before the next attempt.
-    mutating func nextDelay() -> Duration {
+    public mutating func nextDelay() -> Duration {
         let step = initial * (1 << min(failures, 16))
         failures += 1
         let ceiling = min(step, maximum)
@@ -16,12 +18,12 @@ struct Backoff: Sendable {
     }
 
     /// Forgets past failures after a success.
-    mutating func reset() {
+    public mutating func reset() {
         failures = 0
     }
 
     /// A delay for logs, e.g. `37ms`.
-    static func format(_ delay: Duration) -> String {
+    public static func format(_ delay: Duration) -> String {
         "\(Int((delay / .milliseconds(1)).rounded()))ms"
     }
 }

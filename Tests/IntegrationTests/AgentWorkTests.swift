@@ -35,6 +35,13 @@ import Testing
             let taskID = try await stack.submitTaskID(agent: agent, input: "[1,2,3]")
             _ = try await stack.finalTask(taskID)
             #expect(try await stack.taskEvents(taskID) == ["queued", "started", "succeeded"])
+            // Where the time of one round trip goes, by the events' commit clocks.
+            let steps = try await stack.postgres.query(
+                "SELECT event, extract(epoch FROM created_at)::float8 AS at FROM task_events WHERE task_id = $1::uuid ORDER BY id", [taskID])
+            let clocks = steps.rows.compactMap { $0["at"].flatMap(Double.init) }
+            if clocks.count == 3 {
+                print("echo: queued → started \((clocks[1] - clocks[0]) * 1000) ms, started → succeeded \((clocks[2] - clocks[1]) * 1000) ms")
+            }
         }
     }
 

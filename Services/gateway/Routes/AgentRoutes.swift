@@ -15,13 +15,8 @@ struct AgentRoutes {
         group.post("agents/pools/:pool_name/agents") { request, context in
             let pool = try directory.definition(try context.parameters.require("pool_name"))
             var request = request
-            let body = try await request.collectBody(upTo: maxBodySize)
-            let bytes = Array(buffer: body)
-            if !bytes.isEmpty, let type = request.headers[.contentType], !Self.isJSON(type) {
-                throw APIError(status: .unsupportedMediaType, code: "unsupported_media_type", message: "Send the body as application/json.")
-            }
-            let spawn = try SpawnRequest.parse(bytes)
-            let key = try Self.idempotencyKey(request.headers)
+            let spawn = try SpawnRequest.parse(try await JSONRequestBody.collect(&request, upTo: maxBodySize))
+            let key = try IdempotencyKeyHeader.parse(request.headers)
             // Whatever the outcome, the pool's figures may have moved: a client reading them
             // next must see it (see `PoolFigures`).
             defer { directory.figures.invalidate() }
@@ -58,18 +53,5 @@ struct AgentRoutes {
             throw APIError.notFound("agent_not_found", "No agent with id `\(text.prefix(64))` (agent ids are UUIDs).")
         }
         return id
-    }
-
-    static func isJSON(_ contentType: String) -> Bool {
-        let media = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        return media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json"))
-    }
-
-    static func idempotencyKey(_ headers: HTTPFields) throws -> String? {
-        guard let key = headers[HTTPField.Name("Idempotency-Key")!] else { return nil }
-        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
-            throw APIError.badRequest("Idempotency-Key must be 1 to 255 visible ASCII characters.")
-        }
-        return key
     }
 }

@@ -50,7 +50,7 @@ struct SpawnRequest: Sendable, Equatable, Decodable {
                 throw APIError.unprocessable("`metadata` must be at most \(maxMetadataBytes / 1024) KiB of JSON.")
             }
             // PostgreSQL's jsonb cannot hold U+0000.
-            guard !containsNul(.object(metadata)) else {
+            guard !JSONValue.object(metadata).containsNul else {
                 throw APIError.unprocessable("`metadata` must not contain the character U+0000.")
             }
             request.metadata = metadata
@@ -64,15 +64,6 @@ struct SpawnRequest: Sendable, Equatable, Decodable {
         switch scalar.properties.generalCategory {
         case .control, .format: true
         default: false
-        }
-    }
-
-    private static func containsNul(_ value: JSONValue) -> Bool {
-        switch value {
-        case .string(let text): text.unicodeScalars.contains("\u{0}")
-        case .array(let items): items.contains(where: containsNul)
-        case .object(let fields): fields.contains { $0.key.unicodeScalars.contains("\u{0}") || containsNul($0.value) }
-        case .null, .bool, .number: false
         }
     }
 

@@ -10,11 +10,21 @@ enum AnswerDeadline {
     static func run<T: Sendable>(
         within limit: Duration, timeout: @escaping @Sendable () -> any Error, _ work: @escaping @Sendable () async throws -> T
     ) async throws -> T {
+        try await run(within: limit, fallback: { .failure(timeout()) }, work)
+    }
+
+    /// The result of `work`, or once `limit` has passed whatever `fallback()` says then: an
+    /// answer made of what the work learnt so far (a task accepted, then waited for), or an
+    /// error.
+    static func run<T: Sendable>(
+        within limit: Duration, fallback: @escaping @Sendable () -> Result<T, any Error>,
+        _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         let answer = Answer<T>()
         let worker = Task { answer.settle(await Result(catching: work)) }
         let timer = Task {
             try await Task.sleep(for: limit)
-            answer.settle(.failure(timeout()))
+            answer.settle(fallback())
             worker.cancel()
         }
         defer { timer.cancel() }
