@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 import traceback
@@ -98,7 +99,8 @@ def task_steps(gw, c, results, log, components, redis_cli, has_exec, external=No
 
     def tput():
         results["task_tput"] = tasks.throughput(gw, "task_tput", c["task_agents"], c["task_levels"],
-                                                c["task_throughput"], components, workers_of("task_tput"), log)
+                                                c["task_throughput"], components, workers_of("task_tput"), log,
+                                                c["wrk_seconds"])
 
     def exec_rt():
         results["task_exec"] = tasks.exec_round_trip(gw, "task_exec", c["exec_sequential"], c["task_warmup"],
@@ -251,14 +253,14 @@ def run_peer(args, c, results, has_exec, step):
 
     def cold(into):
         levels, stops, spent = [], [], {"spawn": {}, "terminate": {}}
-        for level in pools.PEER_COLD_LEVELS:
+        for level in pools.peer_cold_levels(args.quick):
             got, terminated, per_op = measure.bursts(gw, f"cold_pool_{level}", c["cold_slots"] * c["cold_workers"],
                                                      (level,), 1, log, peer.components)
             levels += got
             stops += terminated
             for kind in spent:  # each level's CPU per operation, averaged over the levels
                 for name, value in per_op[kind].items():
-                    spent[kind][name] = spent[kind].get(name, 0.0) + value / len(pools.PEER_COLD_LEVELS)
+                    spent[kind][name] = spent[kind].get(name, 0.0) + value / len(pools.peer_cold_levels(args.quick))
         into["cold"], into["cold_terminate"], into["cpu_cold"] = levels, stops, spent
 
     spawns = dict(spawn_steps(gw, c, figures, log, peer.components, pools.PEER_WARM_LEVELS, cold))
@@ -273,7 +275,7 @@ def run_peer(args, c, results, has_exec, step):
             peer.stop(quiet=True)
             try:
                 peer.start(pool_path, key)
-                settle(gw, log)
+                settle(gw, peer.redis_command(), log)
             except (peer_module.Unavailable, TimeoutError) as why:
                 results["peer_note"] = f"not measured: {why}"
                 log(f"peer: {results['peer_note']}")
@@ -284,15 +286,32 @@ def run_peer(args, c, results, has_exec, step):
         peer.stop()
 
 
-def settle(gw, log, timeout=180):
-    """Waits until every pool of a freshly started system has its min_workers workers."""
-    def ready():
+def settle(gw, redis_cli, log, timeout=240):
+    """Waits until the freshly started peer is steady: every pool has its min_workers workers
+    and a leader whose lease (pool:<name>:leader) stays the same over 4 s. On a busy machine
+    the peer can let a lease run out while its first workers start (it renews only after
+    they registered), take it again and start over; measuring before that ends measures 503s."""
+    def leases(names):
+        out = subprocess.run(redis_cli + ["MGET"] + [f"pool:{name}:leader" for name in names],
+                             capture_output=True, text=True, timeout=30).stdout
+        return out.split("\n")[:len(names)]
+
+    def state():
         status, listed, _ = gw.request("GET", "/api/v1/agents/pools")
-        return status == 200 and all(p["process_count"] >= p.get("min_workers", 0) for p in listed)
+        if status != 200 or not all(p["process_count"] >= p.get("min_workers", 0) for p in listed):
+            return None
+        held = leases([p["pool_name"] for p in listed])
+        return held if all(held) else None
+
     started = time.monotonic()
-    wait_until(ready, timeout, 0.5, "every pool's min_workers to register")
-    log(f"peer: every pool has its workers after {time.monotonic() - started:.1f} s")
-    time.sleep(1)
+    while True:
+        first = wait_until(state, max(1, timeout - (time.monotonic() - started)), 0.5,
+                           "every pool's leader and min_workers")
+        time.sleep(4)  # more than one renewal period of the peer's leases (10 s / 3)
+        if state() == first:
+            break
+        log("peer: a pool changed leader while starting; waiting again")
+    log(f"peer: steady after {time.monotonic() - started:.1f} s")
 
 
 def main():

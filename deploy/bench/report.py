@@ -80,9 +80,10 @@ def _get(tree, *path):
     return tree
 
 
-def _level(levels, clients, mode=None):
+def _level(levels, clients, mode=None, client=None):
     for level in levels or []:
-        if level.get("clients") == clients and (mode is None or level.get("mode") == mode):
+        if (level.get("clients") == clients and (mode is None or level.get("mode") == mode)
+                and (client is None or level.get("client", "python") == client)):
             return level
     return None
 
@@ -206,14 +207,18 @@ def task_rows(rows, r, p):
                      _ms(echo["p50"]), 2, peer_ms=_ms(_get(p, "task_echo", "p50")), ratio_target=4)
         rows.latency("task round trip ?wait, builtin echo, p99", _ms(echo["p99"]), 10,
                      peer_ms=_ms(_get(p, "task_echo", "p99")))
-    for level in r.get("task_tput", []):
-        theirs = _level(p.get("task_tput"), level["clients"], level["mode"])
-        name = (f"task throughput, {level['mode']} submits with ?wait, {level['clients']} clients, "
+    levels = r.get("task_tput", [])
+    with_wrk = any(level.get("client") == "wrk" for level in levels)
+    for level in levels:
+        client = level.get("client", "python")
+        theirs = _level(p.get("task_tput"), level["clients"], level["mode"], client)
+        who = "wrk, 32 connections" if client == "wrk" else f"{level['clients']} Python threads"
+        name = (f"task throughput, {level['mode']} submits with ?wait, {who}, "
                 f"20 echo agents ({level['count']} tasks, not ok: {level['not_ok']}"
                 + (f", peer not ok: {theirs['not_ok']}" if theirs else "") + ")")
         if level["errors"]:
             name += f" [{level['errors']}]"
-        big = level["clients"] >= 32
+        big = level["clients"] >= 32 and (client == "wrk" or not with_wrk)
         rows.rate(name, level["rate"], "tasks/s", 3000 if big else None, peer=theirs and theirs["rate"],
                   ratio_target=10 if big else None)
     ex = r.get("task_exec")
@@ -290,13 +295,9 @@ def markdown(rows, results):
     return "\n".join(out)
 
 
-def _cpu_values(results, path):
-    return _get(results, *path)
-
-
-def _task_cpu(mode, clients):
+def _task_cpu(mode, clients, client):
     def pick(tree):
-        level = _level(tree.get("task_tput"), clients, mode) if isinstance(tree, dict) else None
+        level = _level(tree.get("task_tput"), clients, mode, client) if isinstance(tree, dict) else None
         return level and level.get("cpu_ms")
     return pick
 
@@ -304,8 +305,9 @@ def _task_cpu(mode, clients):
 # (column label, how to find its CPU ms by component in a results tree)
 SPAWN_CPU = [(f"{label} {kind}", (lambda key, kind: lambda tree: _get(tree, key, kind))(key, kind))
              for key, label in (("cpu_warm", "warm"), ("cpu_cold", "cold")) for kind in ("spawn", "terminate")]
-TASK_CPU = [(f"{mode} submits, {clients} clients", _task_cpu(mode, clients))
+TASK_CPU = [(f"{mode} submits, {clients} threads", _task_cpu(mode, clients, "python"))
             for clients in (8, 32) for mode in ("agent", "pool")]
+TASK_CPU += [(f"{mode} submits, wrk", _task_cpu(mode, 32, "wrk")) for mode in ("agent", "pool")]
 TASK_CPU.append(("exec round trip", lambda tree: _get(tree, "task_exec", "cpu_ms")))
 
 

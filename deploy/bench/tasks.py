@@ -5,6 +5,8 @@ and the Redis memory each queued task takes. Every function returns plain number
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import time
@@ -117,11 +119,12 @@ def exec_round_trip(gw, pool, count, warmup, components, pool_workers):
         terminate(gw, [agent_id])
 
 
-def throughput(gw, pool, agent_count, levels, count, components, pool_workers, log):
+def throughput(gw, pool, agent_count, levels, count, components, pool_workers, log, wrk_seconds=0):
     """`count` tasks with ?wait from each number of client threads in `levels`, sent to the
     agents in turn (agent submits) and to the pool (pool submits), across `agent_count` echo
     agents; tasks/s of those that succeeded within the wait, the others counted, and the CPU
-    per task by component."""
+    per task by component. With `wrk_seconds`, the same with wrk's 32 connections for that
+    long (client "wrk"; the threads are client "python")."""
     agents = spawn_agents(gw, pool, agent_count)
     results = []
     try:
@@ -137,12 +140,21 @@ def throughput(gw, pool, agent_count, levels, count, components, pool_workers, l
                 outcome, per_task = cpu_per_task(components, pool_workers(),
                                                  lambda: run_concurrently(calls, clients, "ok"),
                                                  lambda got: max(1, got.ok))
-                result = {"mode": mode, "clients": clients, "count": count, "ok": outcome.ok,
+                result = {"client": "python", "mode": mode, "clients": clients, "count": count, "ok": outcome.ok,
                           "not_ok": count - outcome.ok, "seconds": outcome.seconds, "rate": outcome.rate(),
                           "errors": outcome.error_text(), "cpu_ms": per_task, **summary(outcome.latencies)}
                 log(f"  {pool}: {mode} submits, {clients} clients: {outcome.ok}/{count} in {outcome.seconds:.2f} s = "
                     f"{result['rate']:.0f} tasks/s, p50 {(result['p50'] or 0) * 1000:.1f} ms"
                     + (f", not ok: {result['errors']}" if outcome.errors else ""))
+                results.append(result)
+        if wrk_seconds and shutil.which("wrk"):
+            for mode, paths in (("agent", [f"/api/v1/agents/{a}/tasks" for a in agents]),
+                                ("pool", [f"/api/v1/agents/pools/{pool}/tasks"])):
+                got = wrk_throughput(gw.port, gw.headers["Authorization"].split(" ", 1)[1], paths, wrk_seconds, 32,
+                                     components, pool_workers())
+                result = {"client": "wrk", "mode": mode, "clients": 32, **got}
+                log(f"  {pool}: {mode} submits, wrk 32 connections: {got['ok']}/{got['count']} ok, "
+                    f"{got['rate']:.0f} tasks/s, p50 {(got['p50'] or 0) * 1000:.1f} ms")
                 results.append(result)
     finally:
         terminate(gw, agents)
@@ -238,3 +250,34 @@ def queued_memory(gw, pool, count, redis_cli):
                 "input_bytes": input_bytes, "beyond_input": per_task - input_bytes}
     finally:
         terminate(gw, [agent_id])
+
+
+def _milliseconds(text):
+    value, unit = re.fullmatch(r"([0-9.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk_throughput(port, key, paths, seconds, connections, components, worker_pids):
+    """Task throughput with wrk (a client in C, so the figure is not bounded by Python's): for
+    `seconds`, `connections` keep-alive connections submit tasks with ?wait to `paths` in turn
+    (task_load.lua); tasks/s that succeeded, p50/p99, the answers that were not a succeeded
+    task, and the CPU per task by component."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "task_load.lua")
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script,
+               f"http://127.0.0.1:{port}", "--", key] + [f"{p}?wait={WAIT}" for p in paths]
+    before = cpu.snapshot(components(worker_pids))
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+    after = cpu.snapshot(components(worker_pids))
+    after.pop("bench client", None)  # wrk is a child process, not the bench's own CPU
+    rate = re.search(r"Requests/sec:\s+([0-9.]+)", output)
+    total = re.search(r"(\d+) requests in", output)
+    not_ok = re.search(r"NOT_OK (\d+)", output)
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.M))
+    if not rate or not total or not not_ok:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    requests, bad = int(total.group(1)), int(not_ok.group(1))
+    ok_rate = float(rate.group(1)) * (requests - bad) / requests if requests else 0.0
+    return {"rate": ok_rate, "count": requests, "ok": requests - bad, "not_ok": bad, "errors": "",
+            "p50": _milliseconds(latency["50"]) / 1000 if "50" in latency else None,
+            "p99": _milliseconds(latency["99"]) / 1000 if "99" in latency else None,
+            "cpu_ms": cpu.per_operation(before, after, max(1, requests - bad))}
