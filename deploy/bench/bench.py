@@ -70,7 +70,7 @@ def pid_of(stack, name):
         return int(file.readline())
 
 
-def spawn_steps(gw, c, results, log, components, warm_levels, cold):
+def spawn_steps(gw, c, results, log, components, warm_levels, cold, warm_workers=4):
     """The spawn measurements that run on both systems, as (name, action); `cold(results)`
     measures the cold bursts (AgentPool's pool shrinks back between levels, the peer's never
     does, so it has one pool per level)."""
@@ -79,7 +79,7 @@ def spawn_steps(gw, c, results, log, components, warm_levels, cold):
 
     def warm():
         results["warm"], results["warm_terminate"], results["cpu_warm"] = measure.bursts(
-            gw, "warm_pool", c["warm_burst"], warm_levels, 4, log, components)
+            gw, "warm_pool", c["warm_burst"], warm_levels, warm_workers, log, components)
 
     def autoscale():
         results["autoscale"] = measure.autoscale(gw, scale_pool_names(c), launches_per_pool=2)
@@ -263,7 +263,8 @@ def run_peer(args, c, results, has_exec, step):
                     spent[kind][name] = spent[kind].get(name, 0.0) + value / len(pools.peer_cold_levels(args.quick))
         into["cold"], into["cold_terminate"], into["cpu_cold"] = levels, stops, spent
 
-    spawns = dict(spawn_steps(gw, c, figures, log, peer.components, pools.PEER_WARM_LEVELS, cold))
+    spawns = dict(spawn_steps(gw, c, figures, log, peer.components, pools.PEER_WARM_LEVELS, cold,
+                              pools.peer_workers(args.quick, "warm_pool")))
     phases = [(("seq_pool", "warm_pool"), [(name, spawns[name]) for name in ("sequential spawn and terminate", "warm bursts")]),
               (("cold_pool_",), [("cold bursts", spawns["cold bursts"])]),
               (("scale_pool_",), [("autoscale", spawns["autoscale"])]),

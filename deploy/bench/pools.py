@@ -11,6 +11,11 @@ TASK_HEARTBEAT, TASK_STALE = FAILOVER_HEARTBEAT, FAILOVER_STALE
 # The peer scales up but never down: each cold burst gets a pool of its own there. Its bursts
 # run at 8 and 32 clients (a quick run: its cold burst at 8 only, which takes it 5-40 s here).
 PEER_WARM_LEVELS = (8, 32)
+# A peer worker reads each agent's task stream with a blocking call on a connection of its
+# own from redis-py's pool, which holds at most 100 (redis-py 8's default): a worker with more
+# agents fails their spawns ("Too many connections"). Its pools that hold hundreds of agents
+# get as many workers of PEER_SLOTS slots, all started before the measurement.
+PEER_SLOTS = 80
 
 
 def peer_cold_levels(quick):
@@ -103,11 +108,22 @@ def peer_definitions(quick, repo):
         if settings.get("launcher") == "external" or name in ("mem_pool", "fo_child"):
             continue  # not measured on the peer
         kept = {k: v for k, v in settings.items() if k not in ("idle_timeout", "launcher")}
+        if name in ("seq_pool", "warm_pool"):
+            workers = peer_workers(quick, name)
+            kept.update(max_agents_per_process=PEER_SLOTS, min_workers=workers, max_workers=workers)
         if name == "cold_pool":
             pools += [(f"cold_pool_{level}", f"{what} ({level} clients)", kept) for level in peer_cold_levels(quick)]
         else:
             pools.append((name, what, kept))
     return pools
+
+
+def peer_workers(quick, name):
+    """Workers of the peer's seq_pool or warm_pool: enough PEER_SLOTS-slot workers for all the
+    agents the measurement holds at once."""
+    c = counts(quick)
+    agents = c["sequential"] + c["warmup"] if name == "seq_pool" else c["warm_burst"]
+    return -(-agents // PEER_SLOTS)
 
 
 def _value(value):

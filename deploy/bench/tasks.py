@@ -266,9 +266,13 @@ def wrk_throughput(port, key, paths, seconds, connections, components, worker_pi
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script,
                f"http://127.0.0.1:{port}", "--", key] + [f"{p}?wait={WAIT}" for p in paths]
     before = cpu.snapshot(components(worker_pids))
+    children = os.times()
     output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+    done = os.times()
     after = cpu.snapshot(components(worker_pids))
-    after.pop("bench client", None)  # wrk is a child process, not the bench's own CPU
+    # The client is wrk here, a child of the bench: its CPU, not the bench's own.
+    wrk_cpu = done.children_user + done.children_system - children.children_user - children.children_system
+    after["bench client"] = {pid: before["bench client"].get(pid, 0.0) + wrk_cpu for pid in after["bench client"]}
     rate = re.search(r"Requests/sec:\s+([0-9.]+)", output)
     total = re.search(r"(\d+) requests in", output)
     not_ok = re.search(r"NOT_OK (\d+)", output)
