@@ -15,7 +15,7 @@ import Testing
                 max_attempts: 2
                 runtime:
                   kind: exec
-                  command: ["python3", "\(agent)"]
+                  command: ["/usr/bin/python3", "\(agent)"]
                   start_timeout: 10
             \(extra)
             """
