@@ -38,9 +38,10 @@ struct ExecAgentDriver {
         var outputDrained: Bool { stdoutEnded && stderrEnded }
     }
 
-    /// How long an exit waits for the child's output to drain (a grandchild may hold the
-    /// pipes open).
-    static let drainTimeout: Duration = .milliseconds(250)
+    /// How long an exit waits for the child's output to drain. Normally the pipes reach
+    /// their end within milliseconds of the exit; this bound only matters when a grandchild
+    /// holds them open, and is generous because a busy event loop may read them late.
+    static let drainTimeout: Duration = .seconds(2)
 
     private let definition: ExecRuntime
     private let agent: AgentSpec

@@ -35,7 +35,7 @@ import Testing
         // The checkpoint comes before the result it belongs to.
         let stateIndex = recorder.events.firstIndex { if case .state = $0 { return true } else { return false } }
         let resultIndex = recorder.events.firstIndex { if case .result("s", _) = $0 { return true } else { return false } }
-        #expect(stateIndex != nil && resultIndex != nil && stateIndex! < resultIndex!)
+        #expect(stateIndex.flatMap { state in resultIndex.map { state < $0 } } == true)
         #expect(recorder.events.contains(.state(input(["tasks_done": .number(1), "recent_inputs": .array([steps])]))))
 
         await runtime.run(RuntimeTask(taskID: "f", attempt: 2, input: input(["op": .string("fail"), "message": .string("bad input"), "retryable": .bool(true)])))
@@ -83,6 +83,21 @@ import Testing
         for pid in children {
             #expect(await waitUntilGone(pid), "process \(pid) is left (state \(processState(pid) ?? "-"))")
         }
+    }
+
+    @Test func anAnswerWrittenJustBeforeExitingIsNotLost() async throws {
+        let runtime = pythonRuntime()
+        let recorder = EventRecorder(runtime)
+        try await runtime.start(state: nil)
+        let value = input(["op": .string("answer_and_exit")])
+        await runtime.run(RuntimeTask(taskID: "last", attempt: 1, input: value))
+        #expect(try await recorder.answer(for: "last") == .result(taskID: "last", output: value))
+        let exited = try await recorder.first(within: .seconds(10), "exited") { if case .exited = $0 { return true } else { return false } }
+        #expect("\(exited)".contains("agent exited (exit status 0)"), "\(exited)")
+        let resultIndex = recorder.events.firstIndex { if case .result = $0 { return true } else { return false } }
+        let exitIndex = recorder.events.firstIndex { if case .exited = $0 { return true } else { return false } }
+        #expect(resultIndex.flatMap { result in exitIndex.map { result < $0 } } == true)
+        await runtime.stop()
     }
 
     @Test func aChildThatKeepsExitingRightAfterStartingEndsFailed() async throws {
