@@ -327,7 +327,10 @@ struct ExecAgentDriver {
         self.child = nil
         let stderrNote = lastStderrLine.map { "; last stderr line: \(Self.excerpt(Array($0.utf8)))" } ?? ""
         let reason = child.killReason ?? "agent exited (\(status))\(stderrNote)"
-        let quick = child.killReason == nil && ContinuousClock.now - child.spawnedAt < options.quickExitWindow
+        // A restart the driver chose (a cancel not answered) is no fault of the agent's; any
+        // other end soon after the start counts towards the crash loop.
+        let restartedOnPurpose = child.killReason?.hasPrefix("restarted") == true
+        let quick = !restartedOnPurpose && ContinuousClock.now - child.spawnedAt < options.quickExitWindow
         switch phase {
         case .starting(initial: true):
             failStart("the agent exited before it was ready (\(status))\(stderrNote)")

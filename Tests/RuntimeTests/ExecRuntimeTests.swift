@@ -100,6 +100,27 @@ import Testing
         await runtime.stop()
     }
 
+    @Test func aChildThatClosesItsStdoutIsRestarted() async throws {
+        let folder = try temporaryFolder()
+        let pidFile = folder + "/pids"
+        let runtime = AgentRuntimes.make(
+            .exec(ExecRuntime(command: [pythonExecutable, pythonAgent], workingDirectory: repositoryRoot,
+                              environment: ["AGENT_PID_FILE": pidFile])),
+            agent: testAgent, environment: [:], logger: Logger(label: "test"))
+        let recorder = EventRecorder(runtime)
+        try await runtime.start(state: nil)
+        let broken = ContinuousClock.now
+        await runtime.run(RuntimeTask(taskID: "mute", attempt: 1, input: input(["op": .string("close_stdout")])))
+        let exited = try await recorder.first(within: .seconds(10), "exited") { if case .exited = $0 { return true } else { return false } }
+        #expect(exited == .exited(reason: "the agent closed its stdout"))
+        _ = try await recorder.first(within: .seconds(10), "restarted") { $0 == .restarted }
+        print("exec stdout closed: exited after \(seconds(since: broken)), restarted")
+        if let first = pids(in: pidFile).first { #expect(await waitUntilGone(first)) }
+        await runtime.run(RuntimeTask(taskID: "next", attempt: 1, input: .bool(true)))
+        #expect(try await recorder.answer(for: "next") == .result(taskID: "next", output: .bool(true)))
+        await runtime.stop()
+    }
+
     @Test func aChildThatKeepsExitingRightAfterStartingEndsFailed() async throws {
         let folder = try temporaryFolder()
         let crashFile = folder + "/crash"
