@@ -11,6 +11,10 @@ import PoolProtocol
 /// out as one set-based statement instead of one statement (and one commit) each. A lone
 /// write runs the same single-row statement as before.
 ///
+/// Stops and terminations call a schema function (`agentpool_stop_agents`,
+/// `agentpool_terminate_agents`) that locks the agents' rows and then, in a second statement
+/// of the same step, cancels their unfinished tasks: one batch is still one statement.
+///
 /// Every batched input carries canonical UUIDs (checked before it joins a batch), so the
 /// array literals built here need no escaping; text and JSON travel as one JSON parameter.
 struct AgentWriteBatches: Sendable {

@@ -68,6 +68,38 @@ import Testing
         }
     }
 
+    @Test("starts and pool submits racing a stop never leave a task queued or running on the agent")
+    func stopRacesStartsAndPoolSubmits() async throws {
+        try await Fixture.with(poolSize: 8) { f in
+            let tasks = f.tasks
+            let agents = f.agents
+            let pool = f.pool
+            for round in 0..<5 {
+                let (agentID, processID) = try await f.runningAgent()
+                var queued: [String] = []
+                for _ in 0..<10 { queued.append(try await f.accepted(agentID).taskID) }
+                let ids = queued
+                let started = try await timed("round \(round): 10 starts, 10 pool submits and a stop") {
+                    try await Self.concurrently(21) { n -> Int in
+                        switch n {
+                        case 0..<10:
+                            if case .started = try await tasks.startAttempt(taskID: ids[n], processID: processID) { return 1 }
+                        case 10:
+                            _ = try await agents.markStopping(id: agentID)
+                        default:
+                            _ = try await tasks.submit(pool: pool, TaskSubmission(input: .null), limits: Fixture.limits())
+                        }
+                        return 0
+                    }
+                }.reduce(0, +)
+                #expect(try await tasks.unfinished(agentIDs: [agentID]).isEmpty)
+                let listed = try await tasks.list(TaskFilter(agentID: agentID))
+                #expect(listed.allSatisfy { $0.status == .cancelled })
+                print("round \(round): \(started) started and \(listed.count - 10) pool submits landed before the stop; all cancelled")
+            }
+        }
+    }
+
     @Test("30 concurrent pool submits over 3 agents of max 4 fill each exactly, the rest get queue_full, without deadlocks")
     func poolFillsExactly() async throws {
         try await Fixture.with(poolSize: 8) { f in
