@@ -133,6 +133,9 @@ let package = Package(
             name: "CoreTests", dependencies: ["PoolCore", "PoolProtocol", "OpenAPIDocument"],
             path: "Tests/CoreTests", swiftSettings: strictSettings),
         .testTarget(
+            name: "RuntimeTests", dependencies: ["AgentRuntime", "PoolConfig", "PoolProtocol"],
+            path: "Tests/RuntimeTests", swiftSettings: strictSettings),
+        .testTarget(
             name: "RedisTests", dependencies: ["Redis", "Registry", "PoolProtocol", "PoolCore"],
             path: "Tests/RedisTests", swiftSettings: strictSettings),
         .testTarget(

@@ -12,6 +12,7 @@ import Redis
 import Registry
 import ServiceLifecycle
 import ServiceSupport
+import TaskStore
 
 /// One pool's manager: competes for the pool's leadership and, while it leads, runs a
 /// `PoolLeader` (the driver of the leader's state machine) fed by the requests and events
@@ -91,6 +92,12 @@ struct PoolManager: Service {
             // standby, or to nobody) is placed from PostgreSQL by the machine's first pass.
             group.addTask { await leader.run() }
             group.addTask { await reconcileTimer(leader) }
+            group.addTask {
+                let upkeep = TaskUpkeep(
+                    definition: definition, registry: registry, store: TaskStore(client: clients.postgres),
+                    queue: TaskQueue(redis: clients.redis), logger: logger)
+                await upkeep.run(every: min(definition.heartbeatInterval, .seconds(5)))
+            }
             // Whichever ends first (the lease lost, a fence, or cancellation) ends this leadership.
             await group.next()
             group.cancelAll()

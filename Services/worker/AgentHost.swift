@@ -1,3 +1,4 @@
+import AgentRuntime
 import AgentStore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -6,19 +7,26 @@ import Foundation
 #endif
 import Logging
 import Metrics
+import PoolConfig
 import PoolProtocol
 import Registry
+import TaskStore
 
 /// The agents this worker hosts, and the only place that starts or stops them. Each change is
 /// recorded in PostgreSQL and in the registry before it is announced, so whoever receives the
-/// announcement can read the new state from either.
+/// announcement can read the new state from either. Each agent's code runs under the pool's
+/// runtime, and its tasks in its own lane (`AgentTaskLane`).
 actor AgentHost {
     private let processID: String
     private let registry: PoolRegistry
     private let store: AgentStore
+    private let tasks: TaskWiring
     private let logger: Logger
     private var agents: [String: HostedAgent] = [:] {
-        didSet { hostedGauge.record(agents.count) }
+        didSet {
+            hostedGauge.record(agents.count)
+            if agents.count != oldValue.count || agents.keys != oldValue.keys { tasks.feed.setAgents(Set(agents.keys)) }
+        }
     }
     private let hostedGauge = Gauge(label: "agentpool_worker_hosted_agents")
     private let starts = Counter(label: "agentpool_worker_agent_starts_total")
@@ -33,10 +41,11 @@ actor AgentHost {
     /// keep another worker from taking the agent over.
     private var unrecorded: Set<String> = []
 
-    init(processID: String, registry: PoolRegistry, store: AgentStore, logger: Logger) {
+    init(processID: String, registry: PoolRegistry, store: AgentStore, tasks: TaskWiring, logger: Logger) {
         self.processID = processID
         self.registry = registry
         self.store = store
+        self.tasks = tasks
         self.logger = logger
     }
 
@@ -58,6 +67,7 @@ actor AgentHost {
         }
         guard starting.insert(spec.agentID).inserted else { return }
         defer { starting.remove(spec.agentID) }
+        var runtime: (any AgentRuntime)?
         do {
             switch try await registry.claimAgent(spec, processID: processID, epoch: epoch) {
             case .claimed: unrecorded.remove(spec.agentID)
@@ -73,11 +83,25 @@ actor AgentHost {
                 try await registry.releaseReservation(agentID: spec.agentID, processID: processID)
                 return
             }
+            // The code starts (with its last checkpoint) before the agent counts as running: a
+            // spawn into an exec pool answers only after the child said `ready`.
+            let code = tasks.makeRuntime(spec, logger)
+            runtime = code
+            do {
+                try await code.start(state: try await tasks.store.loadState(agentID: spec.agentID))
+            } catch let failure as RuntimeStartFailure {
+                logger.warning("Agent's code did not start; the agent fails", metadata: ["reason": "\(failure.reason)"])
+                await code.stop()
+                runtime = nil
+                await fail(spec.agentID, reason: failure.reason)
+                return
+            }
             let updatedAt: Date
             switch try await store.recordRunning(id: spec.agentID, processID: processID) {
             case .running(let recorded):
                 updatedAt = recorded
             case .notWanted:
+                await code.stop()
                 logger.info("Agent should no longer run; not starting it")
                 try await registry.releaseAgent(agentID: spec.agentID, processID: processID)
                 await announce(.agentStopped(AgentEvent(processID: processID, agentID: spec.agentID)))
@@ -86,17 +110,20 @@ actor AgentHost {
                 // A stale or racing start: its row says it runs on `holder`. Give the claim back;
                 // the leader settles rows of workers that are gone and places the agent again.
                 logger.warning("Agent's row names another worker; not starting it here", metadata: ["holder": "\(holder)"])
+                await code.stop()
                 try await registry.releaseAgent(agentID: spec.agentID, processID: processID)
                 return
             }
-            let agent = HostedAgent(spec: spec)
-            await agent.markRunning()
-            agents[spec.agentID] = agent
+            let lane = tasks.makeLane(spec, code, logger) { [weak self] reason in
+                await self?.codeFailed(spec.agentID, reason: reason)
+            }
+            agents[spec.agentID] = HostedAgent(spec: spec, lane: lane)
             starts.increment()
             logger.info("Agent started", metadata: ["name": "\(spec.name)", "hosted": "\(agents.count)"])
             await announce(.agentStarted(AgentEvent(processID: processID, agentID: spec.agentID, updatedAt: Timestamp.string(updatedAt))))
         } catch {
             logger.error("Agent start failed", metadata: ["error": "\(error)"])
+            await runtime?.stop()
             try? await registry.releaseAgent(agentID: spec.agentID, processID: processID)
             await announce(.agentFailed(AgentFailed(
                 processID: processID, agentID: spec.agentID, reason: "worker could not record the agent", retryable: true)))
@@ -106,12 +133,14 @@ actor AgentHost {
     /// Stops `agentID` for good. Harmless when it does not run here.
     func stop(agentID: String) async {
         if let agent = agents.removeValue(forKey: agentID) {
-            await agent.stop()
+            await agent.stop(.terminate)
             stops.increment()
         }
         do {
             try await registry.releaseAgent(agentID: agentID, processID: processID)
             let updatedAt = try await store.markTerminated(id: agentID)
+            // Its tasks ended with it (cancelled in the same step as the termination).
+            try? await tasks.queue.remove(agentID: agentID)
             logger.info("Agent stopped", metadata: ["agent_id": "\(agentID)", "hosted": "\(agents.count)"])
             await announce(.agentStopped(AgentEvent(processID: processID, agentID: agentID, updatedAt: updatedAt.map(Timestamp.string))))
         } catch {
@@ -123,8 +152,11 @@ actor AgentHost {
     /// removed from the registry and recorded unplaced, still desired `running`, so the
     /// manager places it again.
     func handOverAll() async {
-        for (agentID, agent) in agents {
-            await agent.stop()
+        // Every lane drains at once: attempts in flight get the same short while to finish.
+        await withTaskGroup(of: Void.self) { group in
+            for agent in agents.values { group.addTask { await agent.stop(.handOver(grace: TaskWiring.handOverGrace)) } }
+        }
+        for agentID in agents.keys {
             // Best effort: deregistering right after removes every placement naming this worker.
             try? await registry.releaseAgent(agentID: agentID, processID: processID)
             await recordUnplaced(agentID)
@@ -143,7 +175,7 @@ actor AgentHost {
         let abandoned = agents
         agents.removeAll()
         for (agentID, agent) in abandoned {
-            await agent.stop()
+            await agent.stop(.abandon)
             await recordUnplaced(agentID)
         }
         if !abandoned.isEmpty { logger.warning("Stopped local agents", metadata: ["count": "\(abandoned.count)"]) }
@@ -197,7 +229,7 @@ actor AgentHost {
         for (agentID, instance) in snapshot where !attributed.contains(agentID) {
             guard let agent = agents[agentID], ObjectIdentifier(agent) == instance else { continue }
             agents.removeValue(forKey: agentID)
-            await agent.stop()
+            await agent.stop(.abandon)
             stops.increment()
             do {
                 try await registry.releaseAgent(agentID: agentID, processID: processID)
@@ -211,6 +243,56 @@ actor AgentHost {
                 "Stopped an agent the registry no longer attributes to this worker",
                 metadata: ["agent_id": "\(agentID)", "hosted": "\(agents.count)"])
         }
+    }
+
+    // MARK: Tasks
+
+    /// Hands stream deliveries to the lanes of their agents (others are not hosted here any
+    /// more: their next host takes the entries over).
+    func deliver(_ deliveries: [TaskDelivery]) {
+        for (agentID, batch) in Dictionary(grouping: deliveries, by: \.agentID) {
+            agents[agentID]?.lane.deliver(batch)
+        }
+    }
+
+    /// Reads the unfinished tasks of every hosted agent from PostgreSQL and hands each lane its
+    /// own: what the stream lost (Redis restarted without its data, an entry trimmed) is found
+    /// here, and so are cancels whose message was lost.
+    func sweepTasks() async {
+        let hosted = agents
+        guard !hosted.isEmpty else { return }
+        do {
+            let records = Dictionary(grouping: try await tasks.store.unfinished(agentIDs: Array(hosted.keys)), by: \.agentID)
+            for (agentID, agent) in hosted { agent.lane.swept(records[agentID] ?? []) }
+        } catch {
+            logger.warning("Could not sweep the hosted agents' tasks", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A cancel was recorded for a task of a hosted agent.
+    func cancelTask(agentID: String, taskID: String) {
+        agents[agentID]?.lane.cancel(taskID: taskID)
+    }
+
+    /// The agent's code gave up (it exits at once whenever it starts): the agent ends
+    /// `failed`, and its tasks with it.
+    private func codeFailed(_ agentID: String, reason: String) async {
+        guard agents.removeValue(forKey: agentID) != nil else { return }
+        stops.increment()
+        await fail(agentID, reason: reason)
+    }
+
+    /// Records the agent `failed` (its unfinished tasks fail in the same step), releases its
+    /// placement and announces it.
+    private func fail(_ agentID: String, reason: String) async {
+        do {
+            try await tasks.store.markAgentFailed(agentID: agentID, processID: processID, reason: reason)
+        } catch {
+            logger.error("Could not record the agent failed", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
+        }
+        try? await registry.releaseAgent(agentID: agentID, processID: processID)
+        try? await tasks.queue.remove(agentID: agentID)
+        await announce(.agentFailed(AgentFailed(processID: processID, agentID: agentID, reason: reason, retryable: false)))
     }
 
     private func announce(_ message: PoolMessage) async {

@@ -35,6 +35,11 @@ struct CommandReceiver {
                     continue
                 }
                 guard message.targetProcessID == processID else { continue }
+                // A gateway's `cancel_task` carries no leadership epoch: nothing to fence.
+                if case .cancelTask = message {
+                    group.addTask { await handle(message) }
+                    continue
+                }
                 let epoch = Self.epoch(of: message)
                 guard epoch >= highestEpoch else {
                     logger.warning("Ignored a command from an older leadership", metadata: ["epoch": "\(epoch)", "current": "\(highestEpoch)"])
@@ -58,6 +63,7 @@ struct CommandReceiver {
         switch message {
         case .startAgent(let command): await host.start(command.agent, epoch: command.epoch)
         case .stopAgent(let command): await host.stop(agentID: command.agentID)
+        case .cancelTask(let command): await host.cancelTask(agentID: command.agentID, taskID: command.taskID)
         default:
             logger.warning("Dropped a message that does not belong on the commands channel", metadata: ["type": "\(message.type.rawValue)"])
         }

@@ -1,25 +1,23 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import AgentRuntime
 import PoolProtocol
 
-/// One agent living in this worker: an actor with its own identity, name, metadata and
-/// status. AgentPool hosts agents; what an agent does is the application's, so this actor
-/// is where that work would run, isolated from every other agent.
-actor HostedAgent {
+/// One agent living in this worker: its code (the pool's runtime) and the lane that runs its
+/// tasks, isolated from every other agent.
+final class HostedAgent: Sendable {
     let spec: AgentSpec
-    private(set) var status: AgentStatus = .starting
-    let startedAt = Date()
+    let lane: AgentTaskLane
+    private let running: Task<Void, Never>
 
-    init(spec: AgentSpec) {
+    /// Starts the lane; the code was started (and answered `ready`) before.
+    init(spec: AgentSpec, lane: AgentTaskLane) {
         self.spec = spec
+        self.lane = lane
+        running = Task { await lane.run() }
     }
 
-    /// The agent runs.
-    func markRunning() { status = .running }
-
-    /// The agent stops; it will not run again in this worker.
-    func stop() { status = .terminated }
+    /// Ends the lane and the code as `how` says; returns once both stopped.
+    func stop(_ how: TaskLaneStop) async {
+        lane.stop(how)
+        await running.value
+    }
 }

@@ -10,6 +10,7 @@ import Redis
 import Registry
 import ServiceLifecycle
 import ServiceSupport
+import TaskStore
 
 /// The whole life of one worker: register, then heartbeat and take commands until shutdown,
 /// then hand its agents back and deregister.
@@ -24,7 +25,13 @@ struct WorkerService: Service {
 
     func run() async throws {
         try await clients.waitUntilReady(logger: logger)
-        let host = AgentHost(processID: identity.processID, registry: registry, store: clients.store, logger: logger)
+        let feed = TaskFeed(configuration: redisConfiguration, consumer: identity.processID, logger: logger)
+        let tasks = TaskWiring(
+            processID: identity.processID, definition: definition, store: TaskStore(client: clients.postgres),
+            queue: TaskQueue(redis: clients.redis), feed: feed, metrics: TaskMetrics(pool: definition.name),
+            environment: ProcessInfo.processInfo.environment)
+        let host = AgentHost(
+            processID: identity.processID, registry: registry, store: clients.store, tasks: tasks, logger: logger)
         let registration = WorkerRegistration(
             identity: identity, registry: registry, host: host, staleAfter: definition.staleAfter,
             heartbeatInterval: definition.heartbeatInterval, logger: logger)
@@ -44,6 +51,9 @@ struct WorkerService: Service {
                 group.addTask { await receiver.receive(subscriber.events) { await registration.subscribed() } }
                 group.addTask { await heartbeat(registration) }
                 group.addTask { await watchContact(registration) }
+                group.addTask { await feed.run() }
+                group.addTask { for await deliveries in feed.deliveries { await host.deliver(deliveries) } }
+                group.addTask { await sweepTasks(host) }
                 // The first to return ends the worker: the receiver after a retire command,
                 // or all of them on graceful shutdown.
                 await group.next()
@@ -60,6 +70,18 @@ struct WorkerService: Service {
         _ = try? await registry.deregister(processID: identity.processID)
         logger.info("Worker deregistered")
     }
+
+    /// Reads PostgreSQL for the hosted agents' unfinished tasks every `taskSweepInterval`: the
+    /// stream is only the fast path, and this finds whatever it lost.
+    private func sweepTasks(_ host: AgentHost) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: Self.taskSweepInterval) } catch { return }
+            await host.sweepTasks()
+        }
+    }
+
+    /// Short enough that a task lost by Redis waits about as long as a retry's first backoff.
+    static let taskSweepInterval = Duration.seconds(2)
 
     /// Checks four times a heartbeat whether the worker must fence itself off.
     private func watchContact(_ registration: WorkerRegistration) async {

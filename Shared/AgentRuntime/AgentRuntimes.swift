@@ -9,6 +9,13 @@ public enum AgentRuntimes {
     public static func make(
         _ definition: RuntimeDefinition, agent: AgentSpec, environment: [String: String], logger: Logger
     ) -> any AgentRuntime {
-        fatalError("skeleton")
+        switch definition {
+        case .builtin(let kind):
+            return BuiltinAgentRuntime(kind)
+        case .exec(let exec):
+            return ExecAgentRuntime(definition: exec, agent: agent, environment: environment, logger: logger)
+        case .http(let http):
+            return HTTPAgentRuntime(definition: http, agent: agent)
+        }
     }
 }

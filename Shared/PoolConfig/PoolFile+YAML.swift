@@ -8,6 +8,8 @@ struct PoolFileValidator {
     /// overflowing `Duration`.
     static let maximumSeconds = 1_000_000_000.0
     static let maximumAgentsPerProcess = 100_000
+    /// Attempts, queued tasks and concurrency above this are surely typos.
+    static let maximumCount = 1_000_000
 
     let fileName: String
 
@@ -69,7 +71,15 @@ struct PoolFileValidator {
             idleTimeout: .seconds(resolve(\.idleTimeout, 600, "idle_timeout").value),
             launcher: WorkerLauncher(rawValue: launcher) ?? .process,  // checked in checkEachValue
             workerPath: own.workerPath?.value ?? defaults.workerPath?.value,
-            workerArguments: own.workerArguments?.value ?? defaults.workerArguments?.value ?? [])
+            workerArguments: own.workerArguments?.value ?? defaults.workerArguments?.value ?? [],
+            // A runtime is taken whole, never merged key by key with the defaults' one.
+            runtime: try runtime(of: own.runtime ?? defaults.runtime),
+            tasks: TaskSettings(
+                taskTimeout: .seconds(resolve(\.taskTimeout, 300, "task_timeout").value),
+                maxAttempts: resolve(\.maxAttempts, 3, "max_attempts").value,
+                maxQueuedTasks: resolve(\.maxQueuedTasks, 100, "max_queued_tasks").value,
+                taskConcurrency: resolve(\.taskConcurrency, 1, "task_concurrency").value,
+                taskRetention: .seconds(resolve(\.taskRetention, 604_800, "task_retention").value)))
     }
 
     /// The rules that concern one value at a time, for `defaults:` and for each pool.
@@ -87,9 +97,17 @@ struct PoolFileValidator {
         if let path = settings.workerPath, path.value.allSatisfy(\.isWhitespace) {
             throw error(path, "must not be empty (leave the key out to let the manager decide)")
         }
+        try checkSeconds(settings.taskTimeout, allowZero: false)
+        try checkRange(settings.maxAttempts, 1...Self.maximumCount)
+        try checkRange(settings.maxQueuedTasks, 1...Self.maximumCount)
+        try checkRange(settings.taskConcurrency, 1...Self.maximumCount)
+        try checkSeconds(settings.taskRetention, allowZero: false)
+        if let runtime = settings.runtime {
+            _ = try self.runtime(of: runtime)
+        }
     }
 
-    private func checkRange(_ value: YAMLLocated<Int>?, _ range: ClosedRange<Int>) throws(ConfigurationError) {
+    func checkRange(_ value: YAMLLocated<Int>?, _ range: ClosedRange<Int>) throws(ConfigurationError) {
         guard let value else { return }
         if value.value < range.lowerBound {
             throw error(value, "must be at least \(range.lowerBound), found \(value.value)")
@@ -99,7 +117,7 @@ struct PoolFileValidator {
         }
     }
 
-    private func checkSeconds(_ value: YAMLLocated<Double>?, allowZero: Bool) throws(ConfigurationError) {
+    func checkSeconds(_ value: YAMLLocated<Double>?, allowZero: Bool) throws(ConfigurationError) {
         guard let value else { return }
         let seconds = value.value
         guard seconds.isFinite else { throw error(value, "must be a finite number of seconds, found \(seconds)") }
@@ -132,11 +150,11 @@ struct PoolFileValidator {
         return "\(value) s"
     }
 
-    private func error<V>(_ value: YAMLLocated<V>, _ message: String) -> ConfigurationError {
+    func error<V>(_ value: YAMLLocated<V>, _ message: String) -> ConfigurationError {
         error(value.mark, value.path, message)
     }
 
-    private func error(_ mark: YAMLMark, _ path: String, _ message: String) -> ConfigurationError {
+    func error(_ mark: YAMLMark, _ path: String, _ message: String) -> ConfigurationError {
         ConfigurationError(code: .invalidValue, source: fileName, line: mark.line, key: path, message: message)
     }
 }

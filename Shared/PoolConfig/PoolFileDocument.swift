@@ -38,6 +38,12 @@ struct PoolSettingsDocument: Decodable {
     var launcher: YAMLLocated<String>?
     var workerPath: YAMLLocated<String>?
     var workerArguments: YAMLLocated<[String]>?
+    var runtime: YAMLLocated<RuntimeDocument>?
+    var taskTimeout: YAMLLocated<Double>?
+    var maxAttempts: YAMLLocated<Int>?
+    var maxQueuedTasks: YAMLLocated<Int>?
+    var taskConcurrency: YAMLLocated<Int>?
+    var taskRetention: YAMLLocated<Double>?
 
     private enum CodingKeys: String, CodingKey {
         case maxAgentsPerProcess = "max_agents_per_process"
@@ -49,5 +55,11 @@ struct PoolSettingsDocument: Decodable {
         case launcher
         case workerPath = "worker_path"
         case workerArguments = "worker_arguments"
+        case runtime
+        case taskTimeout = "task_timeout"
+        case maxAttempts = "max_attempts"
+        case maxQueuedTasks = "max_queued_tasks"
+        case taskConcurrency = "task_concurrency"
+        case taskRetention = "task_retention"
     }
 }

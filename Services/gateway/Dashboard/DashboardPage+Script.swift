@@ -101,7 +101,31 @@ extension DashboardPage {
                 age === null ? 'no heartbeat' : `${age} s ago`));
           }
 
-          function poolCard(pool) {
+          // Tasks per agent (running, queued) and finished per pool in the last minute, from the
+          // task list (at most 1000 of each kind: a dashboard, not an accounting).
+          function taskFigures(running, queued, recent) {
+            const perAgent = new Map();
+            const count = (list, field) => {
+              for (const task of list) {
+                const entry = perAgent.get(task.agent_id) || { running: 0, queued: 0 };
+                entry[field] += 1;
+                perAgent.set(task.agent_id, entry);
+              }
+            };
+            count(running, 'running');
+            count(queued, 'queued');
+            const perPool = new Map();
+            const since = Date.now() + clockOffset - 60000;
+            for (const task of recent) {
+              const finished = Date.parse(task.finished_at || '');
+              if (!Number.isNaN(finished) && finished >= since) perPool.set(task.pool_name, (perPool.get(task.pool_name) || 0) + 1);
+            }
+            const poolQueued = new Map();
+            for (const task of queued) poolQueued.set(task.pool_name, (poolQueued.get(task.pool_name) || 0) + 1);
+            return { perAgent, perPool, poolQueued };
+          }
+
+          function poolCard(pool, tasks) {
             const titleID = 'pool-' + pool.pool_name;
             const percent = Math.round((pool.total_capacity > 0 ? pool.used_capacity / pool.total_capacity : 0) * 100);
             const workers = (pool.workers || []).slice().sort((a, b) =>
@@ -119,19 +143,21 @@ extension DashboardPage {
                 figure('Workers', pool.process_count),
                 figure('Active', pool.active_worker_processes),
                 figure('Desired', pool.desired_workers),
-                figure('Range', `${pool.min_workers}–${pool.max_workers}`)),
+                figure('Range', `${pool.min_workers}–${pool.max_workers}`),
+                figure('Tasks/min', tasks.perPool.get(pool.pool_name) || 0),
+                figure('Queued', tasks.poolQueued.get(pool.pool_name) || 0)),
               el('h4', {}, `Workers (${workers.length})`),
               workers.length
                 ? el('ul', { class: 'workers' }, ...workers.map(workerItem))
                 : el('p', { class: 'empty' }, 'No worker registered.'));
           }
 
-          function renderPools(pools) {
+          function renderPools(pools, tasks) {
             const container = $('pools');
             if (!pools.length) {
               container.replaceChildren(el('p', { class: 'empty' }, 'No pools are configured.'));
             } else {
-              container.replaceChildren(...pools.map(poolCard));
+              container.replaceChildren(...pools.map((pool) => poolCard(pool, tasks)));
             }
             const sum = (field) => pools.reduce((total, pool) => total + (pool[field] || 0), 0);
             $('pools-summary').textContent =
@@ -147,23 +173,25 @@ extension DashboardPage {
               `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
           }
 
-          function agentRow(agent) {
+          function agentRow(agent, tasks) {
+            const work = tasks.perAgent.get(agent.agent_id) || { running: 0, queued: 0 };
             return el('tr', {},
               el('td', { class: 'name', 'data-label': 'Name', title: agent.agent_id }, agent.name || short(agent.agent_id)),
               el('td', { 'data-label': 'Pool' }, agent.pool_name),
               el('td', { 'data-label': 'Status' }, el('span', { class: `badge ${agent.status}` }, agent.status)),
               el('td', { 'data-label': 'Process' },
                 agent.process_id ? el('code', { title: agent.process_id }, short(agent.process_id)) : '—'),
+              el('td', { class: 'num', 'data-label': 'Tasks' }, `${work.running} running · ${work.queued} queued`),
               el('td', { class: 'num', 'data-label': 'Created' },
                 el('time', { datetime: agent.created_at }, formatTime(agent.created_at))));
           }
 
-          function renderAgents(agents, status) {
+          function renderAgents(agents, status, tasks) {
             const shown = agents.slice(0, AGENT_LIMIT);
             const what = status ? `${status} agents` : 'agents';
             $('agent-rows').replaceChildren(...(shown.length
-              ? shown.map(agentRow)
-              : [el('tr', {}, el('td', { colspan: 5, class: 'empty empty-cell' }, `No ${what}.`))]));
+              ? shown.map((agent) => agentRow(agent, tasks))
+              : [el('tr', {}, el('td', { colspan: 6, class: 'empty empty-cell' }, `No ${what}.`))]));
             $('agents-summary').textContent = agents.length > shown.length
               ? `Showing the ${shown.length} most recent of ${agents.length} ${what}`
               : `${agents.length} ${what}, most recent first`;
@@ -171,7 +199,7 @@ extension DashboardPage {
 
           function showPlaceholders(text) {
             $('pools').replaceChildren(el('p', { class: 'empty' }, text));
-            $('agent-rows').replaceChildren(el('tr', {}, el('td', { colspan: 5, class: 'empty empty-cell' }, text)));
+            $('agent-rows').replaceChildren(el('tr', {}, el('td', { colspan: 6, class: 'empty empty-cell' }, text)));
           }
 
           function showBanner(text) {
@@ -210,12 +238,17 @@ extension DashboardPage {
             const status = $('status-filter').value;
             try {
               const query = status ? '?status=' + encodeURIComponent(status) : '';
-              const [pools, agents] = await Promise.all([api('/api/v1/agents/pools'), api('/api/v1/agents' + query)]);
+              const [pools, agents, running, queued, recent] = await Promise.all([
+                api('/api/v1/agents/pools'), api('/api/v1/agents' + query),
+                api('/api/v1/tasks?status=running&limit=1000'), api('/api/v1/tasks?status=queued&limit=1000'),
+                api('/api/v1/tasks?limit=1000'),
+              ]);
               const details = await Promise.all(pools.map((pool) =>
                 api('/api/v1/agents/pools/' + encodeURIComponent(pool.pool_name))));
               if (mine !== generation) return;
-              renderPools(details);
-              renderAgents(agents, status);
+              const tasks = taskFigures(running, queued, recent);
+              renderPools(details, tasks);
+              renderAgents(agents, status, tasks);
               const now = new Date();
               const updated = $('updated');
               updated.dateTime = now.toISOString();

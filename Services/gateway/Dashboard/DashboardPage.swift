@@ -71,7 +71,7 @@ enum DashboardPage {
             <div class="table-wrap">
               <table class="agents">
                 <caption class="visually-hidden">Agents, most recent first</caption>
-                <thead><tr><th scope="col">Name</th><th scope="col">Pool</th><th scope="col">Status</th><th scope="col">Process</th><th scope="col">Created</th></tr></thead>
+                <thead><tr><th scope="col">Name</th><th scope="col">Pool</th><th scope="col">Status</th><th scope="col">Process</th><th scope="col">Tasks</th><th scope="col">Created</th></tr></thead>
                 <tbody id="agent-rows"><tr><td colspan="5" class="empty empty-cell">Loading…</td></tr></tbody>
               </table>
             </div>

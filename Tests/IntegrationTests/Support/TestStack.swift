@@ -121,6 +121,11 @@ final class TestStack: @unchecked Sendable {
             if let keys = try? await redis.send("KEYS", "pool:\(pool):*").array?.compactMap(\.string), !keys.isEmpty {
                 _ = try? await redis.send(["DEL"] + keys)
             }
+            // The agents' task streams, then their rows and their tasks'.
+            let agents = (try? await postgres.query("SELECT id::text AS id FROM agents WHERE pool_name = $1", [pool]))?.rows
+                .compactMap { $0["id"] } ?? []
+            if !agents.isEmpty { _ = try? await redis.send(["DEL"] + agents.map(RedisKeys.agentTasks)) }
+            _ = try? await postgres.query("DELETE FROM tasks WHERE pool_name = $1", [pool])
             _ = try? await postgres.query("DELETE FROM agents WHERE pool_name = $1", [pool])
         }
         await redis.close()

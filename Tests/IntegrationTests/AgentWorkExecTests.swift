@@ -1,0 +1,152 @@
+import Foundation
+import PoolProtocol
+import Postgres
+import Redis
+import Testing
+
+/// Agents whose code is a child process (`runtime: exec`), on real processes: the Python
+/// example agent of `examples/agents/python`, driven by its inputs.
+@Suite(.serialized) struct AgentWorkExecTests {
+    static func execPool(_ extra: String = "") throws -> String {
+        let agent = try TestEnvironment.load().repository + "/examples/agents/python/agent.py"
+        return """
+              - name: {pool}
+                role: developer
+                max_attempts: 2
+                runtime:
+                  kind: exec
+                  command: ["python3", "\(agent)"]
+                  start_timeout: 10
+            \(extra)
+            """
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aSpawnAnswersOnceTheChildIsReadyAndItsTasksRunThere() async throws {
+        try await TestStack.with(name: "execbasic", poolYAML: try Self.execPool()) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let started = ContinuousClock.now
+            let agent = try await stack.spawnAgent()
+            print("spawn into an exec pool answered after \(ContinuousClock.now - started)")
+            var times: [Duration] = []
+            for index in 0..<20 {
+                let sent = ContinuousClock.now
+                let reply = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"echo","n":\#(index)}}"#, wait: 10)
+                times.append(ContinuousClock.now - sent)
+                #expect(reply.status == 200, "\(reply.text)")
+                #expect(((try reply.json() as? [String: Any])?["output"] as? [String: Any])?["n"] as? Int == index)
+            }
+            print("exec echo round trips: median \(times.sorted()[times.count / 2])")
+            let steps = try await stack.submitTaskID(agent: agent, input: #"{"op":"steps","steps":3,"delay":0.02}"#)
+            #expect(try await stack.finalTask(steps)["status"] as? String == "succeeded")
+            #expect(try await stack.taskEvents(steps) == ["queued", "started", "progress", "progress", "progress", "succeeded"])
+            // The child's environment holds the allowed names only: none of AgentPool's settings.
+            let env = try await stack.finalTask(try await stack.submitTaskID(agent: agent, input: #"{"op":"env"}"#))
+            let names = Set(((env["output"] as? [String: Any]) ?? [:]).keys)
+            #expect(names.isSubset(of: ["PATH", "HOME", "LANG", "TZ", "LC_CTYPE"]), "\(names.sorted())")
+            #expect(!names.contains("REDIS_URL") && !names.contains("PGBOUNCER_URL"))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
+    func theAgentsStateSurvivesAKill9OfItsWorker() async throws {
+        try await TestStack.with(name: "execstate", poolYAML: try Self.execPool()) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let agent = try await stack.spawnAgent()
+            for index in 0..<3 {
+                let reply = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"echo","n":\#(index)}}"#, wait: 10)
+                #expect(reply.status == 200, "\(reply.text)")
+            }
+            let before = try #require(try await stack.http.get("/api/v1/agents/\(agent)").json() as? [String: Any])
+            let worker = try #require(before["process_id"] as? String)
+            let pid = try #require(try await stack.workerPIDs(stack.pools[0])[worker])
+            kill(pid, SIGKILL)
+            let killed = ContinuousClock.now
+            try await Poll.until("the agent to run on another worker", timeout: .seconds(30)) {
+                let now = try await stack.http.get("/api/v1/agents/\(agent)").json() as? [String: Any]
+                return now?["status"] as? String == "running" && (now?["process_id"] as? String).map { $0 != worker } == true
+            }
+            print("agent running on a new worker \(ContinuousClock.now - killed) after kill -9")
+            let state = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"state"}}"#, wait: 10)
+            let output = try #require(((try state.json() as? [String: Any])?["output"]) as? [String: Any])
+            #expect(output["tasks_done"] as? Int == 3, "\(output)")
+            #expect((output["recent_inputs"] as? [Any])?.count == 3)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aChildThatExitsMidTaskIsRestartedAndTheAttemptRetried() async throws {
+        try await TestStack.with(name: "execcrash", poolYAML: try Self.execPool()) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let agent = try await stack.spawnAgent()
+            let crash = try await stack.submitTaskID(agent: agent, input: #"{"op":"crash","code":3}"#)
+            let task = try await stack.finalTask(crash)
+            #expect(task["status"] as? String == "failed")
+            #expect(task["attempt"] as? Int == 2)
+            #expect((task["error"] as? [String: Any])?["retryable"] as? Bool == true)
+            print("a crashing task ended: \(task["error"] ?? "")")
+            // The child was restarted: the agent keeps working, and it is still running.
+            let echo = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"echo"}}"#, wait: 10)
+            #expect(echo.status == 200, "\(echo.text)")
+            let after = try await stack.http.get("/api/v1/agents/\(agent)").json() as? [String: Any]
+            #expect(after?["status"] as? String == "running")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func garbageLongLinesAndFloodsHarmOnlyTheirOwnTask() async throws {
+        try await TestStack.with(name: "execgarbage", poolYAML: try Self.execPool()) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let agent = try await stack.spawnAgent()
+            for input in [#"{"op":"garbage"}"#, #"{"op":"long_line","bytes":2097152}"#, #"{"op":"flood","bytes":20971520}"#] {
+                let started = ContinuousClock.now
+                let task = try await stack.finalTask(try await stack.submitTaskID(agent: agent, input: input))
+                print("\(input) ended \(task["status"] ?? "?") after \(ContinuousClock.now - started)")
+                #expect(task["status"] as? String == "succeeded", "\(input): \(task["error"] ?? "")")
+            }
+            let echo = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"echo"}}"#, wait: 10)
+            #expect(echo.status == 200)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aCancelTheAgentIgnoresEndsTheTaskWithinTheGraceAndRestartsTheChild() async throws {
+        try await TestStack.with(name: "execignore", poolYAML: try Self.execPool()) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let agent = try await stack.spawnAgent()
+            let stubborn = try await stack.submitTaskID(agent: agent, input: #"{"op":"ignore_cancel","seconds":60}"#)
+            try await stack.waitForTask(stubborn, status: .running)
+            let started = ContinuousClock.now
+            let reply = try await stack.http.send("POST", "/api/v1/tasks/\(stubborn)/cancel")
+            let took = ContinuousClock.now - started
+            print("cancel ignored by the agent answered \(reply.status) after \(took)")
+            #expect(reply.status == 200)
+            #expect((try reply.json() as? [String: Any])?["status"] as? String == "cancelled")
+            #expect(took < .seconds(6.5))
+            let echo = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"echo"}}"#, wait: 15)
+            #expect(echo.status == 200, "the restarted child answers: \(echo.text)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func anAgentThatNeverSaysReadyFailsItsSpawn() async throws {
+        let pool = try Self.execPool().replacingOccurrences(of: "start_timeout: 10", with: "start_timeout: 1\n      env: {AGENT_NO_READY: \"1\"}")
+        try await TestStack.with(name: "execnoready", poolYAML: pool) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let started = ContinuousClock.now
+            let reply = try await stack.spawn()
+            print("spawn of an agent that never says ready answered \(reply.status) after \(ContinuousClock.now - started): \(reply.text)")
+            #expect(reply.status == 503, "\(reply.text)")
+            let agents = try await stack.postgres.query(
+                "SELECT status, failure_reason FROM agents WHERE pool_name = $1", [stack.pools[0]])
+            #expect(agents.rows.first?["status"] == "failed")
+            #expect(agents.rows.first?["failure_reason"]?.contains("ready") == true, "\(agents.rows.first?["failure_reason"] ?? "")")
+        }
+    }
+}
