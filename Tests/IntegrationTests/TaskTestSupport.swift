@@ -33,13 +33,6 @@ extension TestStack {
         return try await http.send("POST", path + (query.isEmpty ? "" : "?\(query)"), body: Data(body.utf8), headers: headers)
     }
 
-    /// A spawned agent's id (the spawn must answer 201).
-    func spawnAgent(_ pool: String? = nil) async throws -> String {
-        let reply = try await spawn(pool)
-        guard reply.status == 201 else { throw SetupError("spawn answered \(reply.status): \(reply.text.prefix(200))") }
-        return try reply.decode(AgentView.self).agentID
-    }
-
     /// Runs `body` while every registered worker of the stack's pools is frozen (SIGSTOP),
     /// and lets them run again afterwards, also when `body` throws.
     func withFrozenWorkers(_ body: () async throws -> Void) async throws {
