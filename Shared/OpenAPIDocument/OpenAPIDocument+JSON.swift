@@ -355,18 +355,8 @@ extension OpenAPIDocument {
               }
             }
           },
-          "500": {
-            "description": "The worker could not start the agent; it will not be retried (`spawn_failed`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
           "503": {
-            "description": "Refused, retry later: the pool is at `max_workers` with every slot taken (`pool_full`), no manager serves the pool (`no_manager`), or Redis or the database is unreachable (`dependency_unavailable`). Nothing was created.",
+            "description": "Refused, retry later: the pool is at `max_workers` with every slot taken (`pool_full`), no manager serves the pool (`no_manager`), or Redis or the database is unreachable (`dependency_unavailable`). Nothing was created. Also when the agent's code could not start (`spawn_failed`: an exec child that exited or never answered `ready`); the agent is then recorded `failed` with the reason.",
             "content": {
               "application/json": {
                 "schema": {
