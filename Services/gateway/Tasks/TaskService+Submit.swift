@@ -46,8 +46,17 @@ extension TaskService {
         }
     }
 
-    /// The store's verdict, with the limits of the pool the task goes to.
+    /// The store's verdict, with the limits of the pool the task goes to. A submission the
+    /// store refuses outright is the client's mistake (422), never a 500.
     private func accept(_ submission: TaskSubmission, to target: SubmitTarget) async throws -> SubmitOutcome {
+        do {
+            return try await verdict(submission, to: target)
+        } catch let error as TaskStoreError where error.code == .invalidSubmission {
+            throw TaskErrors.invalidRequest("The task cannot be accepted: \(error.message).")
+        }
+    }
+
+    private func verdict(_ submission: TaskSubmission, to target: SubmitTarget) async throws -> SubmitOutcome {
         switch target {
         case .pool(let pool):
             return try await store.submit(pool: pool.name, submission, limits: Self.limits(pool.tasks))
