@@ -269,4 +269,32 @@ import Testing
             }
         }
     }
+
+    /// Pools with task settings of their own: each agent is held to its pool's limits.
+    @Test(.timeLimit(.minutes(3)))
+    func eachAgentIsHeldToItsOwnPoolsLimits() async throws {
+        let pools = "  - name: {pool}\n    role: developer\n    max_queued_tasks: 2\n    max_attempts: 4\n    task_timeout: 9\n"
+            + "  - name: {pool2}\n    role: tester\n"
+        try await TestStack.with(name: "tasklimits", poolYAML: pools, defaults: TestStack.patientDefaults, poolCount: 2) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let small = try await stack.spawnAgent(stack.pools[0])
+            let standard = try await stack.spawnAgent(stack.pools[1])
+            try await stack.withFrozenWorkers {
+                let first = try await stack.submit(agent: small, body: #"{"input": 1}"#)
+                #expect(first.status == 202)
+                #expect(try first.task.maxAttempts == 4)
+                #expect(try first.task.timeout == 9)
+                #expect(try await stack.submit(agent: small, body: #"{"input": 2}"#).status == 202)
+                let full = try await stack.submit(agent: small, body: #"{"input": 3}"#)
+                #expect(full.status == 429, "max_queued_tasks 2: \(full.text)")
+                #expect(try await stack.submit(pool: stack.pools[0], body: #"{"input": 3}"#).status == 429)
+                for index in 0..<3 {
+                    let reply = try await stack.submit(agent: standard, body: #"{"input": \#(index)}"#)
+                    #expect(reply.status == 202, "the other pool keeps the defaults: \(reply.text)")
+                    #expect(try reply.task.maxAttempts == 3)
+                }
+            }
+        }
+    }
 }

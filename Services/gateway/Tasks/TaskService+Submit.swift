@@ -61,6 +61,10 @@ extension TaskService {
         case .pool(let pool):
             return try await store.submit(pool: pool.name, submission, limits: Self.limits(pool.tasks))
         case .agent(let agentID):
+            if let settings = uniformSettings {
+                // Every pool has the same task settings: no need to read the agent's pool first.
+                return try await store.submit(agentID: agentID, submission, limits: Self.limits(settings))
+            }
             // The agent's pool sets the limits; an agent whose pool left the pool file keeps
             // the defaults (the store still decides whether it accepts tasks).
             guard let agent = try await agents.fetch(id: agentID) else { return .agentNotFound }
