@@ -71,7 +71,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let routes = RouteTable()
         router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
         // Metrics on the public port unless METRICS_PORT moves them to a port of their own.
-        HealthRoutes(readiness: ReadinessCheck(clients: clients, logger: logger), servesMetrics: settings.metricsPort == nil)
+        let schema = SchemaStatus()
+        HealthRoutes(readiness: ReadinessCheck(clients: clients, schema: schema, logger: logger), servesMetrics: settings.metricsPort == nil)
             .register(on: router)
         DashboardRoutes().register(on: router)
         let api = router.group("api/v1")
@@ -87,7 +88,7 @@ struct GatewayCommand: AsyncParsableCommand {
             services: [
                 OutcomeListener(
                     pools: pools.map(\.name), redis: settings.redis, outcomes: outcomes, taskUpdates: taskUpdates, logger: logger),
-                SchemaMigration(clients: clients, logger: logger),
+                SchemaMigration(clients: clients, status: schema, logger: logger),
             ] + (settings.metricsPort.map { [MetricsServer(host: settings.gatewayHost, port: $0, logger: logger)] } ?? []),
             logger: logger)
         logger.info(
@@ -124,14 +125,16 @@ extension GatewayCommand {
 }
 
 /// Applies migrations in the background, so that `/healthz` answers while the database is
-/// still coming up (and `/readyz` tells the truth meanwhile).
+/// still coming up (and `/readyz` tells the truth meanwhile: not ready until migrated).
 struct SchemaMigration: Service {
     let clients: Clients
+    let status: SchemaStatus
     let logger: Logger
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             try await clients.waitUntilReady(logger: logger)
+            status.markMigrated()
         }
         // Stay up until shutdown: a Service that returns early would end the group.
         try? await gracefulShutdown()

@@ -13,7 +13,9 @@ import TaskStore
 /// The leader's care for its pool's tasks, on a timer: attempts whose worker is gone for good
 /// end as lost (and run again), so that no task stays `running` without a live owner even when
 /// its agent is not placed again; finished tasks older than `task_retention` are removed; the
-/// task gauges are refreshed.
+/// task gauges are refreshed; the task streams of agents that ended are deleted (whoever ended
+/// the agent deletes its stream too, but a worker that died, or a stream a worker's reader
+/// made again in a race, would leave one behind).
 ///
 /// A worker counts as gone once it has been missing from the registry for `stale_after`: a
 /// Redis that restarted without its data shows no workers at all until they register again
@@ -26,6 +28,8 @@ actor TaskUpkeep {
     private let logger: Logger
     /// Owners of running attempts missing from the registry, since when.
     private var missingSince: [String: ContinuousClock.Instant] = [:]
+    /// The first pass of a leadership looks a day back for ended agents, later ones a minute.
+    private var streamWindow: Duration = .seconds(86_400)
 
     init(definition: PoolDefinition, registry: PoolRegistry, store: TaskStore, queue: TaskQueue, logger: Logger) {
         self.definition = definition
@@ -46,6 +50,9 @@ actor TaskUpkeep {
     func pass() async {
         do {
             try await settleGoneOwners()
+            let ended = try await store.endedAgents(pool: definition.name, within: streamWindow)
+            try await queue.remove(agentIDs: ended)
+            streamWindow = .seconds(60)
             let purged = try await store.purgeFinished(pool: definition.name, retention: definition.tasks.taskRetention)
             if purged > 0 { logger.info("Removed finished tasks past their retention", metadata: ["count": "\(purged)"]) }
             let counts = try await store.counts()[definition.name] ?? [:]

@@ -65,10 +65,25 @@ struct WorkerService: Service {
         // that the leader places them elsewhere at once), then leave.
         logger.info("Worker stopping")
         try? await registry.drain(processID: identity.processID)
-        await host.handOverAll()
+        // Heartbeats go on while the agents' tasks drain (attempts in flight get a few seconds
+        // to finish), so that the leader does not take the leaving worker for dead meanwhile.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await keepAliveWhileLeaving() }
+            await host.handOverAll()
+            group.cancelAll()
+        }
         _ = try? await registry.publish(.workerStopping(WorkerEvent(processID: identity.processID)), on: .events)
         _ = try? await registry.deregister(processID: identity.processID)
         logger.info("Worker deregistered")
+    }
+
+    /// Heartbeats of a worker that is leaving: only its liveness (it is out of placement, so
+    /// its score stays 0), none of the checks of a serving worker.
+    private func keepAliveWhileLeaving() async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: definition.heartbeatInterval) } catch { return }
+            _ = try? await registry.heartbeat(processID: identity.processID)
+        }
     }
 
     /// Reads PostgreSQL for the hosted agents' unfinished tasks every `taskSweepInterval`: the

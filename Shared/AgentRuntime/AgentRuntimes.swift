@@ -9,13 +9,22 @@ public enum AgentRuntimes {
     public static func make(
         _ definition: RuntimeDefinition, agent: AgentSpec, environment: [String: String], logger: Logger
     ) -> any AgentRuntime {
+        make(definition, agent: agent, environment: environment, logger: logger, exec: ExecRuntimeOptions(), http: HTTPRuntimeOptions())
+    }
+
+    /// The same, with the limits pool.yaml does not set (cancel grace, stop grace, restart
+    /// backoff, request timeout) given explicitly, e.g. by tests that shorten them.
+    public static func make(
+        _ definition: RuntimeDefinition, agent: AgentSpec, environment: [String: String], logger: Logger,
+        exec: ExecRuntimeOptions, http: HTTPRuntimeOptions
+    ) -> any AgentRuntime {
         switch definition {
         case .builtin(let kind):
             return BuiltinAgentRuntime(kind)
-        case .exec(let exec):
-            return ExecAgentRuntime(definition: exec, agent: agent, environment: environment, logger: logger)
-        case .http(let http):
-            return HTTPAgentRuntime(definition: http, agent: agent)
+        case .exec(let definition):
+            return ExecAgentRuntime(definition: definition, agent: agent, environment: environment, logger: logger, options: exec)
+        case .http(let definition):
+            return HTTPAgentRuntime(definition: definition, agent: agent, options: http)
         }
     }
 }

@@ -38,9 +38,10 @@ struct ExecAgentDriver {
         var outputDrained: Bool { stdoutEnded && stderrEnded }
     }
 
-    /// How long an exit waits for the child's output to drain (a grandchild may hold the
-    /// pipes open).
-    static let drainTimeout: Duration = .milliseconds(250)
+    /// How long an exit waits for the child's output to drain. Normally the pipes reach
+    /// their end within milliseconds of the exit; this bound only matters when a grandchild
+    /// holds them open, and is generous because a busy event loop may read them late.
+    static let drainTimeout: Duration = .seconds(2)
 
     private let definition: ExecRuntime
     private let agent: AgentSpec
@@ -326,7 +327,10 @@ struct ExecAgentDriver {
         self.child = nil
         let stderrNote = lastStderrLine.map { "; last stderr line: \(Self.excerpt(Array($0.utf8)))" } ?? ""
         let reason = child.killReason ?? "agent exited (\(status))\(stderrNote)"
-        let quick = child.killReason == nil && ContinuousClock.now - child.spawnedAt < options.quickExitWindow
+        // A restart the driver chose (a cancel not answered) is no fault of the agent's; any
+        // other end soon after the start counts towards the crash loop.
+        let restartedOnPurpose = child.killReason?.hasPrefix("restarted") == true
+        let quick = !restartedOnPurpose && ContinuousClock.now - child.spawnedAt < options.quickExitWindow
         switch phase {
         case .starting(initial: true):
             failStart("the agent exited before it was ready (\(status))\(stderrNote)")

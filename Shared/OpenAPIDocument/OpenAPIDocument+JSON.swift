@@ -8,7 +8,7 @@ extension OpenAPIDocument {
   "info": {
     "title": "AgentPool gateway API",
     "version": "1.0.0",
-    "description": "The HTTP/JSON API of the AgentPool gateway (contract section 1). Every body is JSON and every error is `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`; never an HTML page. When `API_KEYS` is set, every `/api/v1` request needs `Authorization: Bearer <key>` and gets 401 without a valid one (before any 404 or 405); `/healthz`, `/readyz`, `/metrics` and `/openapi.json` stay open. Request bodies over 1 MiB get 413; a body sent with a content type other than JSON gets 415. Timestamps are RFC 3339 UTC.",
+    "description": "The HTTP/JSON API of the AgentPool gateway (contract section 1). Every body is JSON and every error is `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`; never an HTML page. When `API_KEYS` is set, every `/api/v1` request needs `Authorization: Bearer <key>` and gets 401 without a valid one (before any 404 or 405); `/healthz`, `/readyz`, `/metrics` and `/openapi.json` stay open. Request bodies over 1 MiB get 413; a body sent with a content type other than JSON gets 415. Timestamps are RFC 3339 UTC. Tasks (contract section 5): every task answer comes within its bound whatever hangs behind it: `?wait=S` within S + 1 s, a cancel within its 5 s grace period + 1 s, everything else within `SPAWN_TIMEOUT` + 1 s; an answer past its bound that learnt its task answers it as last read, otherwise 504 (`dependency_timeout`).",
     "license": {
       "name": "See the repository"
     }
@@ -31,6 +31,10 @@ extension OpenAPIDocument {
     {
       "name": "agents",
       "description": "Spawn, list, inspect and terminate agents."
+    },
+    {
+      "name": "tasks",
+      "description": "Submit work to agents, read, list and cancel tasks, follow their events."
     }
   ],
   "paths": {
@@ -351,18 +355,8 @@ extension OpenAPIDocument {
               }
             }
           },
-          "500": {
-            "description": "The worker could not start the agent; it will not be retried (`spawn_failed`).",
-            "content": {
-              "application/json": {
-                "schema": {
-                  "$ref": "#/components/schemas/Error"
-                }
-              }
-            }
-          },
           "503": {
-            "description": "Refused, retry later: the pool is at `max_workers` with every slot taken (`pool_full`), no manager serves the pool (`no_manager`), or Redis or the database is unreachable (`dependency_unavailable`). Nothing was created.",
+            "description": "Refused, retry later: the pool is at `max_workers` with every slot taken (`pool_full`), no manager serves the pool (`no_manager`), or Redis or the database is unreachable (`dependency_unavailable`). Nothing was created. Also when the agent's code could not start (`spawn_failed`: an exec child that exited or never answered `ready`); the agent is then recorded `failed` with the reason.",
             "content": {
               "application/json": {
                 "schema": {
@@ -602,6 +596,655 @@ extension OpenAPIDocument {
           }
         }
       }
+    },
+    "/api/v1/agents/{agent_id}/tasks": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/AgentID"
+        }
+      ],
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "operationId": "submitTaskToAgent",
+        "summary": "Send a task to an agent",
+        "description": "Accepts a task while the agent's desired state is `running` and it was confirmed running at least once (an agent being placed again still accepts; its tasks wait `queued`); the check and the insert are one atomic step. Each task gets the agent's next number; tasks start in that order. Delivered at least once, exactly one final outcome recorded. Errors in this order: 401, 415, 413, 400/422, 404, idempotent replay or 409 `idempotency_key_conflict`, 409 `agent_not_running`, 429 `queue_full`.",
+        "security": [
+          {
+            "bearerAuth": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TaskIdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Wait"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TaskRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The task, already final (a replay of a finished task, or one that ended within `?wait`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "The task, accepted (or the first task of an idempotent replay) and not finished yet. `Location` names it.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            },
+            "headers": {
+              "Location": {
+                "description": "`/api/v1/tasks/{task_id}`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The body is not valid JSON, or the Idempotency-Key is not 1 to 255 visible ASCII characters (`invalid_request`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "description": "No such agent (`agent_not_found`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "This Idempotency-Key was used with a different body: input, timeout or max_attempts (`idempotency_key_conflict`); or the agent does not accept tasks: its desired state is not running, or it was never confirmed running (`agent_not_running`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "The body exceeds 1 MiB (`payload_too_large`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "A body was sent with a content type other than JSON (`unsupported_media_type`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "The body is JSON but not a valid task: not an object, `input` missing, an unknown field, `timeout` not above 0 or above 86400, `max_attempts` not an integer from 1 to 100, U+0000 in `input`; or `wait` not a decimal from 0 to 60 (`invalid_request`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "The agent holds `max_queued_tasks` unfinished tasks (`queue_full`); `Retry-After: 1`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            },
+            "headers": {
+              "Retry-After": {
+                "$ref": "#/components/headers/RetryAfter"
+              }
+            }
+          },
+          "503": {
+            "description": "Redis or the database is unreachable (`dependency_unavailable`). Nothing was created.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            },
+            "headers": {
+              "Retry-After": {
+                "$ref": "#/components/headers/RetryAfter"
+              }
+            }
+          },
+          "504": {
+            "description": "The database did not answer within the bound (`dependency_timeout`); the task may have been accepted: repeat with the same Idempotency-Key.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/agents/pools/{pool_name}/tasks": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/PoolName"
+        }
+      ],
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "operationId": "submitTaskToPool",
+        "summary": "Send a task to a pool",
+        "description": "Like a submit to an agent, sent to the running agent of the pool with the fewest unfinished tasks (ties: any). 429 when every running agent is full, 503 `no_running_agent` when the pool has none. Idempotency keys of pool submits are scoped to the pool.",
+        "security": [
+          {
+            "bearerAuth": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TaskIdempotencyKey"
+          },
+          {
+            "$ref": "#/components/parameters/Wait"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TaskRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The task, already final (a replay of a finished task, or one that ended within `?wait`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "The task, accepted (or the first task of an idempotent replay) and not finished yet. `Location` names it.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            },
+            "headers": {
+              "Location": {
+                "description": "`/api/v1/tasks/{task_id}`.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The body is not valid JSON, or the Idempotency-Key is not 1 to 255 visible ASCII characters (`invalid_request`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "description": "No pool of that name (`pool_not_found`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "This Idempotency-Key was used with a different body: input, timeout or max_attempts (`idempotency_key_conflict`); or no agent could take it (`agent_not_running`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "The body exceeds 1 MiB (`payload_too_large`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "A body was sent with a content type other than JSON (`unsupported_media_type`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "The body is JSON but not a valid task: not an object, `input` missing, an unknown field, `timeout` not above 0 or above 86400, `max_attempts` not an integer from 1 to 100, U+0000 in `input`; or `wait` not a decimal from 0 to 60 (`invalid_request`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "429": {
+            "description": "Every running agent of the pool holds `max_queued_tasks` unfinished tasks (`queue_full`); `Retry-After: 1`.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            },
+            "headers": {
+              "Retry-After": {
+                "$ref": "#/components/headers/RetryAfter"
+              }
+            }
+          },
+          "503": {
+            "description": "No running agent in the pool (`no_running_agent`), or Redis or the database is unreachable (`dependency_unavailable`). Nothing was created.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            },
+            "headers": {
+              "Retry-After": {
+                "$ref": "#/components/headers/RetryAfter"
+              }
+            }
+          },
+          "504": {
+            "description": "The database did not answer within the bound (`dependency_timeout`); the task may have been accepted: repeat with the same Idempotency-Key.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/tasks": {
+      "get": {
+        "tags": [
+          "tasks"
+        ],
+        "operationId": "listTasks",
+        "summary": "List tasks, newest first",
+        "description": "Finished tasks are listed for the pool's `task_retention`. Page with `before`: the last `task_id` of a page gives the next.",
+        "security": [
+          {
+            "bearerAuth": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/TaskAgentFilter"
+          },
+          {
+            "$ref": "#/components/parameters/PoolFilter"
+          },
+          {
+            "$ref": "#/components/parameters/TaskStatusFilter"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Before"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The matching tasks, newest first.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "array",
+                  "items": {
+                    "$ref": "#/components/schemas/Task"
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "description": "No pool of that name (`pool_not_found`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "A filter is invalid: `agent_id` or `before` not a UUID, an unknown `status`, `limit` not from 1 to 1000 (`invalid_request`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "504": {
+            "description": "The database did not answer in time (`dependency_timeout`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/tasks/{task_id}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/TaskID"
+        }
+      ],
+      "get": {
+        "tags": [
+          "tasks"
+        ],
+        "operationId": "getTask",
+        "summary": "Read a task",
+        "description": "With `?wait=S` the answer comes when the task ends or S passes (within S + 1 s), with the task as it is then.",
+        "security": [
+          {
+            "bearerAuth": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Wait"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The task.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "description": "No such task, or it was removed after its retention (`task_not_found`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "`wait` is not a decimal from 0 to 60 (`invalid_request`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "504": {
+            "description": "The database did not answer in time (`dependency_timeout`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/tasks/{task_id}/cancel": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/TaskID"
+        }
+      ],
+      "post": {
+        "tags": [
+          "tasks"
+        ],
+        "operationId": "cancelTask",
+        "summary": "Cancel a task",
+        "description": "The cancel is recorded first. A queued task (also one waiting out a retry backoff) ends `cancelled` at once; a running one is sent `cancel` (a result within the 5 s grace period wins; an error, silence or an aborted request ends it `cancelled`); a finished one is answered unchanged. Answers once the task is final, at most the grace period + 1 s after the request. No body is needed.",
+        "security": [
+          {
+            "bearerAuth": []
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The task, final (or, past the grace period with a dependency hanging, as last read).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "description": "No such task (`task_not_found`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "413": {
+            "description": "A body over 1 MiB was sent (`payload_too_large`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "415": {
+            "description": "A body was sent with a content type other than JSON (`unsupported_media_type`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "504": {
+            "description": "The database did not answer in time (`dependency_timeout`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v1/tasks/{task_id}/events": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/TaskID"
+        }
+      ],
+      "get": {
+        "tags": [
+          "tasks"
+        ],
+        "operationId": "streamTaskEvents",
+        "summary": "Follow a task's events (server-sent events)",
+        "description": "The one success that is not JSON: `text/event-stream`. First the retained events with an id greater than `Last-Event-ID`, then new ones as they are recorded; each is `id: N`, `event: <kind>` (`queued`, `started`, `progress`, `retrying`, `succeeded`, `failed`, `cancelled`, `timed_out`) and `data: <one-line JSON object carrying attempt>` (progress adds `data`, failures `error`), then a blank line. A comment line (`: keep-alive`) goes out whenever the stream was silent for 15 s (`SSE_KEEPALIVE_INTERVAL`). The stream ends after the final event (at once when the task is final and nothing is newer than `Last-Event-ID`), and when the gateway shuts down (resume with `Last-Event-ID`). Sent with `Cache-Control: no-cache` and `X-Accel-Buffering: no`. Lifecycle events are never lost; progress events are kept at least an hour after the task ends.",
+        "security": [
+          {
+            "bearerAuth": []
+          }
+        ],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/LastEventID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The event stream.",
+            "content": {
+              "text/event-stream": {
+                "schema": {
+                  "$ref": "#/components/schemas/TaskEvent"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "`Last-Event-ID` is not a non-negative integer (`invalid_request`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "description": "No such task (`task_not_found`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "504": {
+            "description": "The database did not answer in time (`dependency_timeout`).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
     }
   },
   "components": {
@@ -662,6 +1305,90 @@ extension OpenAPIDocument {
           "minLength": 1,
           "maxLength": 255,
           "pattern": "^[!-~]+$"
+        }
+      },
+      "TaskID": {
+        "name": "task_id",
+        "in": "path",
+        "required": true,
+        "description": "The task's id (a UUID; any case is accepted).",
+        "schema": {
+          "type": "string",
+          "format": "uuid"
+        }
+      },
+      "Wait": {
+        "name": "wait",
+        "in": "query",
+        "required": false,
+        "description": "Seconds (a decimal from 0 to 60, default 0: no waiting) to wait for the task to end before answering; the answer then comes within S + 1 s.",
+        "schema": {
+          "type": "number",
+          "minimum": 0,
+          "maximum": 60
+        }
+      },
+      "TaskIdempotencyKey": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "Makes the submit safe to retry: scoped to the agent for agent submits and to the pool for pool submits (two separate spaces); lives as long as the task. Same key and body: the first task; same key, another body: 409.",
+        "schema": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 255,
+          "pattern": "^[!-~]+$"
+        }
+      },
+      "LastEventID": {
+        "name": "Last-Event-ID",
+        "in": "header",
+        "required": false,
+        "description": "Resume after this event id: only the retained events with a greater id are sent (absent or empty: from the first). Anything but a non-negative integer is 400.",
+        "schema": {
+          "type": "string",
+          "pattern": "^[0-9]{1,18}$"
+        }
+      },
+      "TaskAgentFilter": {
+        "name": "agent_id",
+        "in": "query",
+        "required": false,
+        "description": "Only this agent's tasks.",
+        "schema": {
+          "type": "string",
+          "format": "uuid"
+        }
+      },
+      "TaskStatusFilter": {
+        "name": "status",
+        "in": "query",
+        "required": false,
+        "description": "Only tasks with this status.",
+        "schema": {
+          "$ref": "#/components/schemas/TaskStatus"
+        }
+      },
+      "Limit": {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "At most this many tasks (default 100).",
+        "schema": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 1000,
+          "default": 100
+        }
+      },
+      "Before": {
+        "name": "before",
+        "in": "query",
+        "required": false,
+        "description": "The next page: only tasks older than this one (the last `task_id` of the previous page).",
+        "schema": {
+          "type": "string",
+          "format": "uuid"
         }
       }
     },
@@ -988,6 +1715,195 @@ extension OpenAPIDocument {
             "nullable": true,
             "additionalProperties": true,
             "description": "Any JSON object, at most 64 KiB once encoded. PostgreSQL cannot store U+0000 in JSON, so no string in it may contain that character. Default: `{}`."
+          }
+        }
+      },
+      "TaskStatus": {
+        "type": "string",
+        "enum": [
+          "queued",
+          "running",
+          "succeeded",
+          "failed",
+          "cancelled",
+          "timed_out"
+        ],
+        "description": "`queued` (also while a retry backs off) and `running` are unfinished; the others are final and never change."
+      },
+      "TaskError": {
+        "type": "object",
+        "required": [
+          "message",
+          "retryable"
+        ],
+        "properties": {
+          "message": {
+            "type": "string",
+            "description": "Why the last attempt failed."
+          },
+          "retryable": {
+            "type": "boolean",
+            "description": "Whether the failure was one that may succeed when tried again."
+          }
+        }
+      },
+      "Task": {
+        "type": "object",
+        "required": [
+          "task_id",
+          "agent_id",
+          "pool_name",
+          "status",
+          "input",
+          "output",
+          "error",
+          "attempt",
+          "max_attempts",
+          "created_at",
+          "started_at",
+          "finished_at",
+          "updated_at"
+        ],
+        "properties": {
+          "task_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "A UUID in lowercase."
+          },
+          "agent_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "The agent the task was sent to."
+          },
+          "pool_name": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_-]{0,62}$"
+          },
+          "seq": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The task's number within its agent: tasks start in this order."
+          },
+          "status": {
+            "$ref": "#/components/schemas/TaskStatus"
+          },
+          "input": {
+            "description": "What the submit sent: any JSON value."
+          },
+          "output": {
+            "description": "The agent's result: any JSON value; null unless `succeeded`.",
+            "nullable": true
+          },
+          "error": {
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/TaskError"
+              }
+            ],
+            "nullable": true,
+            "description": "Null, or why the last attempt failed."
+          },
+          "attempt": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Attempts started so far."
+          },
+          "max_attempts": {
+            "type": "integer",
+            "minimum": 1
+          },
+          "timeout": {
+            "type": "number",
+            "exclusiveMinimum": true,
+            "minimum": 0,
+            "description": "Seconds one attempt may run."
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 UTC, e.g. `2026-11-29T06:41:51.123Z`."
+          },
+          "started_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "The latest attempt's start; null before the first. RFC 3339 UTC.",
+            "nullable": true
+          },
+          "finished_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the task ended; null while unfinished. RFC 3339 UTC.",
+            "nullable": true
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "RFC 3339 UTC, e.g. `2026-11-29T06:41:51.123Z`."
+          }
+        }
+      },
+      "TaskRequest": {
+        "type": "object",
+        "required": [
+          "input"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "input": {
+            "description": "The work: any JSON value (null included), handed to the agent as is. Strings must not contain U+0000."
+          },
+          "timeout": {
+            "type": "number",
+            "exclusiveMinimum": true,
+            "minimum": 0,
+            "maximum": 86400,
+            "nullable": true,
+            "description": "Seconds one attempt may run (above 0, at most 86400); absent or null: the pool's `task_timeout`."
+          },
+          "max_attempts": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 100,
+            "nullable": true,
+            "description": "Attempts before the task ends failed or timed out (1 to 100); absent or null: the pool's `max_attempts`."
+          }
+        }
+      },
+      "TaskEvent": {
+        "type": "object",
+        "required": [
+          "id",
+          "event",
+          "data"
+        ],
+        "description": "One server-sent event of a task's stream (the schema describes each event, as OpenAPI 3.0 does for `text/event-stream`).",
+        "properties": {
+          "id": {
+            "type": "string",
+            "pattern": "^[1-9][0-9]*$",
+            "description": "The event's id: grows strictly within the task; send the last one received as `Last-Event-ID` to resume."
+          },
+          "event": {
+            "type": "string",
+            "enum": [
+              "queued",
+              "started",
+              "progress",
+              "retrying",
+              "succeeded",
+              "failed",
+              "cancelled",
+              "timed_out"
+            ]
+          },
+          "data": {
+            "type": "string",
+            "description": "One line of JSON: an object carrying `attempt` (progress adds `data`, failures `error`)."
+          },
+          "retry": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Milliseconds a client waits before reconnecting (sent once, first)."
           }
         }
       }

@@ -26,7 +26,9 @@ public struct ExecRuntime: Sendable, Equatable {
     /// The program and its arguments. A relative program path was resolved at load against
     /// `workingDirectory`, else the pool file's folder; a bare name is looked up on `PATH`.
     public var command: [String]
-    /// The child's working directory; nil: the pool file's folder.
+    /// The child's working directory. pool.yaml always sets it: `working_dir` (relative to
+    /// the pool file's folder), else that folder. nil (definitions made in code): the
+    /// worker's own directory.
     public var workingDirectory: String?
     /// Set in the child's environment.
     public var environment: [String: String]
@@ -49,7 +51,8 @@ public struct ExecRuntime: Sendable, Equatable {
 
 /// `runtime: {kind: http, url: ...}`.
 public struct HTTPRuntime: Sendable, Equatable {
-    /// `http://host:port/path`; the task is `POST`ed here.
+    /// `http://host[:port]/path` (plain HTTP; checked at load, see ``HTTPEndpoint``); the
+    /// task is `POST`ed here.
     public var url: String
 
     public init(url: String) {

@@ -1,3 +1,4 @@
+import Foundation
 import PoolConfig
 import Testing
 
@@ -31,6 +32,20 @@ let repositoryRoot: String = {
         }
         #expect(file.pool(named: "developer_pool")?.role == "developer")
         #expect(file.pool(named: "nope") == nil)
+    }
+
+    @Test func theContainerPoolFileLoadsWithItsExecAgent() throws {
+        let file = try PoolFile.load(path: repositoryRoot + "/deploy/pool.compose.yaml")
+        #expect(file.pools.map(\.name) == ["team_leader_pool", "business_analyst_pool", "developer_pool", "tester_pool"])
+        #expect(file.pools.allSatisfy { $0.launcher == .external })
+        guard case .exec(let exec)? = file.pool(named: "developer_pool")?.runtime else {
+            Issue.record("developer_pool should run an exec agent")
+            return
+        }
+        #expect(exec.command == ["python3", "/srv/agents/python/agent.py"])
+        // The program the image puts there is the repository's example agent.
+        #expect(FileManager.default.fileExists(atPath: repositoryRoot + "/examples/agents/python/agent.py"))
+        #expect(file.pool(named: "tester_pool")?.runtime == .standard)
     }
 
     @Test func poolsOverrideDefaultsAndDefaultsOverrideBuiltIns() throws {

@@ -15,7 +15,7 @@ import Testing
                 max_attempts: 2
                 runtime:
                   kind: exec
-                  command: ["python3", "\(agent)"]
+                  command: ["/usr/bin/python3", "\(agent)"]
                   start_timeout: 10
             \(extra)
             """
@@ -130,6 +130,38 @@ import Testing
             #expect(took < .seconds(6.5))
             let echo = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"echo"}}"#, wait: 15)
             #expect(echo.status == 200, "the restarted child answers: \(echo.text)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func anAgentWhoseChildExitsAtEveryStartEndsFailedAndFailsItsTasks() async throws {
+        let crashFile = NSTemporaryDirectory() + "agentpool-crash-\(Identifier.make())"
+        defer { try? FileManager.default.removeItem(atPath: crashFile) }
+        let pool = try Self.execPool().replacingOccurrences(
+            of: "start_timeout: 10", with: "start_timeout: 10\n      env: {AGENT_CRASH_AT_START: \"\(crashFile)\"}")
+        try await TestStack.with(name: "execloop", poolYAML: pool) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let agent = try await stack.spawnAgent()
+            // From now on the child exits whenever it starts; then it is made to exit once.
+            FileManager.default.createFile(atPath: crashFile, contents: Data())
+            let crash = try await stack.submitTaskID(agent: agent, input: #"{"op":"crash"}"#)
+            let queued = try await stack.submitTaskID(agent: agent, input: #"{"op":"echo"}"#)
+            let started = ContinuousClock.now
+            try await Poll.until("the agent to fail", timeout: .seconds(60)) {
+                (try await stack.http.get("/api/v1/agents/\(agent)").json() as? [String: Any])?["status"] as? String == "failed"
+            }
+            print("agent failed \(ContinuousClock.now - started) after its child began exiting at every start")
+            let row = try await stack.postgres.query("SELECT failure_reason FROM agents WHERE id = $1::uuid", [agent])
+            print("failure reason: \(row.rows.first?["failure_reason"] ?? "-")")
+            #expect(row.rows.first?["failure_reason"]?.isEmpty == false)
+            for id in [crash, queued] {
+                let task = try await stack.task(id)
+                #expect(task["status"] as? String == "failed", "\(id)")
+                #expect(((task["error"] as? [String: Any])?["message"] as? String)?.hasPrefix("agent failed") == true, "\(task["error"] ?? "")")
+            }
+            let refused = try await stack.submitTask(agent: agent, body: #"{"input":1}"#)
+            #expect(refused.status == 409)
         }
     }
 

@@ -40,6 +40,28 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(3)))
+    func aWorkerStoppedWithSIGTERMHandsItsTaskBackWithoutCountingAnAttempt() async throws {
+        try await TestStack.with(name: "workdrain", poolYAML: Self.sleepPool) { stack in
+            try await stack.startManager()
+            try await stack.startGateway()
+            let agent = try await stack.spawnAgent()
+            let taskID = try await stack.submitTaskID(agent: agent, input: #"{"seconds":7}"#)
+            try await stack.waitForTask(taskID, status: .running)
+            let owner = try #require(try await Self.owner(of: taskID, stack))
+            let pid = try #require(try await stack.workerPIDs(stack.pools[0])[owner])
+            kill(pid, SIGTERM)
+            let stopped = ContinuousClock.now
+            let task = try await stack.finalTask(taskID, timeout: .seconds(60))
+            print("task handed back by a SIGTERMed worker ended \(task["status"] ?? "?") after \(ContinuousClock.now - stopped)")
+            #expect(task["status"] as? String == "succeeded")
+            // The handover is AgentPool's own choice: it does not count as an attempt.
+            #expect(task["attempt"] as? Int == 1)
+            #expect(try await stack.taskEvents(taskID) == ["queued", "started", "queued", "started", "succeeded"])
+            #expect(!ProcessState.isRunning(pid))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)))
     func redisLosingItsDataLosesNoAcceptedTask() async throws {
         let environment = try TestEnvironment.load()
         let redis = try PrivateRedis(logDirectory: environment.logDirectory)

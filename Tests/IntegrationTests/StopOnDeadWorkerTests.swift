@@ -44,7 +44,10 @@ import Testing
                     try await status(stack, agent.agentID) == "terminated"
                 }
                 print("row of \(agent.agentID.prefix(8)) terminated (poll \(ended))")
-                #expect(try await stack.keysMentioning(agent.agentID).isEmpty)
+                // Its task stream goes with the leader's next upkeep pass when its worker is gone.
+                try await Poll.until("\(agent.agentID) to be gone from Redis", timeout: .seconds(15)) {
+                    try await stack.keysMentioning(agent.agentID).isEmpty
+                }
             }
             kill(frozen.pid, SIGKILL)
             kill(frozen.pid, SIGCONT)

@@ -21,7 +21,8 @@ struct RedisClientFailureTests {
         let elapsed = clock.now - start
         #expect(messages.first?.contains("Connection refused") == true)
         #expect(messages.last?.contains("unavailable") == true, "never failed fast: \(messages)")
-        #expect(elapsed < .seconds(1), "\(messages.count) calls took \(elapsed)")
+        // Far below what 50 connects with their timeouts would take; generous for a loaded machine.
+        #expect(elapsed < .seconds(5), "\(messages.count) calls took \(elapsed)")
 
         // The window never exceeds 2 s; after it, the client tries the server again by itself.
         try await Task.sleep(for: .milliseconds(2100))

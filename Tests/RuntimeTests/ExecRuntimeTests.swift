@@ -35,7 +35,7 @@ import Testing
         // The checkpoint comes before the result it belongs to.
         let stateIndex = recorder.events.firstIndex { if case .state = $0 { return true } else { return false } }
         let resultIndex = recorder.events.firstIndex { if case .result("s", _) = $0 { return true } else { return false } }
-        #expect(stateIndex != nil && resultIndex != nil && stateIndex! < resultIndex!)
+        #expect(stateIndex.flatMap { state in resultIndex.map { state < $0 } } == true)
         #expect(recorder.events.contains(.state(input(["tasks_done": .number(1), "recent_inputs": .array([steps])]))))
 
         await runtime.run(RuntimeTask(taskID: "f", attempt: 2, input: input(["op": .string("fail"), "message": .string("bad input"), "retryable": .bool(true)])))
@@ -83,6 +83,42 @@ import Testing
         for pid in children {
             #expect(await waitUntilGone(pid), "process \(pid) is left (state \(processState(pid) ?? "-"))")
         }
+    }
+
+    @Test func anAnswerWrittenJustBeforeExitingIsNotLost() async throws {
+        let runtime = pythonRuntime()
+        let recorder = EventRecorder(runtime)
+        try await runtime.start(state: nil)
+        let value = input(["op": .string("answer_and_exit")])
+        await runtime.run(RuntimeTask(taskID: "last", attempt: 1, input: value))
+        #expect(try await recorder.answer(for: "last") == .result(taskID: "last", output: value))
+        let exited = try await recorder.first(within: .seconds(10), "exited") { if case .exited = $0 { return true } else { return false } }
+        #expect("\(exited)".contains("agent exited (exit status 0)"), "\(exited)")
+        let resultIndex = recorder.events.firstIndex { if case .result = $0 { return true } else { return false } }
+        let exitIndex = recorder.events.firstIndex { if case .exited = $0 { return true } else { return false } }
+        #expect(resultIndex.flatMap { result in exitIndex.map { result < $0 } } == true)
+        await runtime.stop()
+    }
+
+    @Test func aChildThatClosesItsStdoutIsRestarted() async throws {
+        let folder = try temporaryFolder()
+        let pidFile = folder + "/pids"
+        let runtime = AgentRuntimes.make(
+            .exec(ExecRuntime(command: [pythonExecutable, pythonAgent], workingDirectory: repositoryRoot,
+                              environment: ["AGENT_PID_FILE": pidFile])),
+            agent: testAgent, environment: [:], logger: Logger(label: "test"))
+        let recorder = EventRecorder(runtime)
+        try await runtime.start(state: nil)
+        let broken = ContinuousClock.now
+        await runtime.run(RuntimeTask(taskID: "mute", attempt: 1, input: input(["op": .string("close_stdout")])))
+        let exited = try await recorder.first(within: .seconds(10), "exited") { if case .exited = $0 { return true } else { return false } }
+        #expect(exited == .exited(reason: "the agent closed its stdout"))
+        _ = try await recorder.first(within: .seconds(10), "restarted") { $0 == .restarted }
+        print("exec stdout closed: exited after \(seconds(since: broken)), restarted")
+        if let first = pids(in: pidFile).first { #expect(await waitUntilGone(first)) }
+        await runtime.run(RuntimeTask(taskID: "next", attempt: 1, input: .bool(true)))
+        #expect(try await recorder.answer(for: "next") == .result(taskID: "next", output: .bool(true)))
+        await runtime.stop()
     }
 
     @Test func aChildThatKeepsExitingRightAfterStartingEndsFailed() async throws {

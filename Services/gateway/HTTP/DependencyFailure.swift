@@ -54,10 +54,12 @@ enum DependencyFailure {
     /// resources, such as 53300 too many connections), 57P01 admin shutdown, 57P02 crash
     /// shutdown, 57P03 cannot connect now (starting up or in recovery), 57014 query cancelled
     /// (a statement timeout), 55P03 lock not available (a lock timeout), and 40001/40P01
-    /// (serialization failure, deadlock), which succeed when tried again.
+    /// (serialization failure, deadlock), which succeed when tried again; and 42P01/42883
+    /// (undefined table or function), which is what a request sees while the schema is still
+    /// being migrated at start (the gateway is not ready yet), not a fault of the request.
     static func isTransientSQLState(_ state: String) -> Bool {
         state.hasPrefix("08") || state.hasPrefix("53")
-            || ["57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01"].contains(state)
+            || ["57P01", "57P02", "57P03", "57014", "55P03", "40001", "40P01", "42P01", "42883"].contains(state)
     }
 
     /// A lost or refused connection, a closed client, a cancelled wait, a statement or pool

@@ -12,7 +12,7 @@ enum JSONRequestBody {
         let bytes: [UInt8]
         do {
             bytes = Array(buffer: try await request.collectBody(upTo: limit))
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             if declaresOther { throw unsupportedMediaType }
             throw error
         }

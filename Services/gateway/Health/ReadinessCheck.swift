@@ -5,7 +5,8 @@ import ServiceSupport
 import Synchronization
 
 /// The answer of `GET /readyz`: whether Redis answers `PING` and the database `SELECT 1`,
-/// checked at most once per `maxAge` whatever the request rate.
+/// checked at most once per `maxAge` whatever the request rate, once the schema is migrated
+/// (before, the API's tables may not exist yet).
 ///
 /// `/readyz` needs no API key, so without this every anonymous request would cost a Redis
 /// round trip and a database query (a cheap way to load both). Load balancers and
@@ -26,11 +27,13 @@ final class ReadinessCheck: Sendable {
     }
 
     private let clients: Clients
+    private let schema: SchemaStatus
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(clients: Clients, logger: Logger) {
+    init(clients: Clients, schema: SchemaStatus, logger: Logger) {
         self.clients = clients
+        self.schema = schema
         self.logger = logger
     }
 
@@ -41,6 +44,7 @@ final class ReadinessCheck: Sendable {
 
     /// nil when ready, else why not; from a check started less than `maxAge` ago.
     func current() async -> Outcome {
+        guard schema.isMigrated else { return "the database schema is not migrated yet" }
         let now = ContinuousClock.now
         let next: Next = state.withLock { state in
             if let last = state.last, now - last.startedAt < Self.maxAge { return .answered(last.outcome) }

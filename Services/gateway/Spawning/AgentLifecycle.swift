@@ -142,9 +142,10 @@ struct AgentLifecycle: Sendable {
             switch current.status {
             case .running: return current.view
             case .failed:
-                throw APIError(
-                    status: .internalServerError, code: "spawn_failed",
-                    message: "The agent could not be started: \(current.failureReason ?? "unknown reason").")
+                // The agent's code could not start (an exec child that exited or never said
+                // `ready`): the pool cannot run this agent now; it is recorded `failed`.
+                throw APIError.unavailable(
+                    "spawn_failed", "The agent could not be started: \(current.failureReason ?? "unknown reason").")
             case .terminated, .stopping: return current.view
             case .pending, .starting: break
             }

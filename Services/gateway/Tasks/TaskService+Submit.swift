@@ -46,12 +46,25 @@ extension TaskService {
         }
     }
 
-    /// The store's verdict, with the limits of the pool the task goes to.
+    /// The store's verdict, with the limits of the pool the task goes to. A submission the
+    /// store refuses outright is the client's mistake (422), never a 500.
     private func accept(_ submission: TaskSubmission, to target: SubmitTarget) async throws -> SubmitOutcome {
+        do {
+            return try await verdict(submission, to: target)
+        } catch let error as TaskStoreError where error.code == .invalidSubmission {
+            throw TaskErrors.invalidRequest("The task cannot be accepted: \(error.message).")
+        }
+    }
+
+    private func verdict(_ submission: TaskSubmission, to target: SubmitTarget) async throws -> SubmitOutcome {
         switch target {
         case .pool(let pool):
             return try await store.submit(pool: pool.name, submission, limits: Self.limits(pool.tasks))
         case .agent(let agentID):
+            if let settings = uniformSettings {
+                // Every pool has the same task settings: no need to read the agent's pool first.
+                return try await store.submit(agentID: agentID, submission, limits: Self.limits(settings))
+            }
             // The agent's pool sets the limits; an agent whose pool left the pool file keeps
             // the defaults (the store still decides whether it accepts tasks).
             guard let agent = try await agents.fetch(id: agentID) else { return .agentNotFound }

@@ -17,6 +17,9 @@ struct TaskService: Sendable {
     let watcher: TaskWatcher
     let settings: TaskAPISettings
     let logger: Logger
+    /// The task settings every pool shares, if they all agree (the usual case: the file's
+    /// defaults): then an agent submit needs no read of the agent's pool first.
+    let uniformSettings: TaskSettings?
 
     init(
         pools: [PoolDefinition], agents: AgentStore, store: TaskStore, queue: TaskQueue, wakeups: Mailboxes<TaskUpdated>,
@@ -29,6 +32,7 @@ struct TaskService: Sendable {
         self.settings = settings
         self.logger = logger
         watcher = TaskWatcher(store: store, wakeups: wakeups, pollInterval: settings.pollInterval, logger: logger)
+        uniformSettings = Set(pools.map { Self.limits($0.tasks) }).count == 1 ? pools.first?.tasks : nil
     }
 
     /// The bound of an answer that waits up to `wait` (nil: no waiting).

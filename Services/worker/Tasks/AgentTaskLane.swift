@@ -168,9 +168,10 @@ actor AgentTaskLane {
         }
         let highest = mine.map(\.seq).max() ?? 0
         schedule.refreshed(queued: queued, highestSeq: highest)
-        // Entries of tasks that are no longer unfinished: final, nothing left to do.
+        // Entries of tasks that are no longer unfinished: final, nothing left to do (a task
+        // delivered after the read is still queued here, and keeps its entry).
         let unfinished = Set(mine.map(\.taskID))
-        for (taskID, _) in entries where !unfinished.contains(taskID) && attempts[taskID] == nil {
+        for (taskID, _) in entries where !unfinished.contains(taskID) && attempts[taskID] == nil && !schedule.isQueued(taskID) {
             await acknowledge(taskID)
         }
         if lostElsewhere {

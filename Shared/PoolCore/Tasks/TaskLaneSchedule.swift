@@ -52,10 +52,13 @@ public struct TaskLaneSchedule: Sendable, Equatable {
         self.concurrency = max(1, concurrency)
     }
 
-    /// The agent's unfinished tasks as PostgreSQL holds them now (`queued` ones with their
-    /// backoff, and the ids of those running here): replaces what was known of queued tasks.
+    /// The agent's unfinished tasks as PostgreSQL held them when it was read (`queued` ones
+    /// with their backoff; `highestSeq`, the highest number among all unfinished ones): replaces
+    /// what was known of queued tasks up to that number. Tasks numbered above it stay: they
+    /// were delivered after the read began, and dropping them would leave them waiting for the
+    /// next sweep.
     public mutating func refreshed(queued tasks: [(taskID: String, seq: Int, notBefore: Date?)], highestSeq: Int) {
-        queued = [:]
+        queued = queued.filter { $0.key > highestSeq }
         for task in tasks where !running.contains(task.taskID) {
             queued[task.seq] = Queued(taskID: task.taskID, notBefore: task.notBefore)
         }
@@ -115,6 +118,11 @@ public struct TaskLaneSchedule: Sendable, Equatable {
     /// reach it, or lost track).
     public mutating func invalidate() {
         needsRefresh = true
+    }
+
+    /// Whether the task waits here for its next attempt.
+    public func isQueued(_ taskID: String) -> Bool {
+        seq(of: taskID) != nil
     }
 
     private func seq(of taskID: String) -> Int? {

@@ -62,6 +62,17 @@ import Testing
         #expect(schedule.next(now: now) == .start(taskID: "b"))
     }
 
+    @Test func aSweepReadBeforeADeliveryKeepsTheDeliveredTask() {
+        var schedule = TaskLaneSchedule(concurrency: 1)
+        schedule.refreshed(queued: [("a", 1, nil)], highestSeq: 1)
+        schedule.started(taskID: "a")
+        #expect(schedule.delivered(taskID: "b", seq: 2) == .queued)
+        // A sweep that read PostgreSQL before "b" was accepted knows only "a".
+        schedule.refreshed(queued: [], highestSeq: 1)
+        schedule.ended(taskID: "a")
+        #expect(schedule.next(now: now) == .start(taskID: "b"))
+    }
+
     @Test func invalidatingHoldsEverythingUntilTheNextRefresh() {
         var schedule = TaskLaneSchedule(concurrency: 1)
         schedule.refreshed(queued: [("a", 1, nil)], highestSeq: 1)

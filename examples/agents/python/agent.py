@@ -15,6 +15,8 @@ Tasks are driven by their input, so that tests and benchmarks can reach every pa
   {"op": "steps", "steps": 3, "delay": 0.1}         progress 1..3, then the output
   {"op": "fail", "message": "...", "retryable": b}  an error
   {"op": "crash", "code": 3}                        the process exits at once
+  {"op": "answer_and_exit"}                         answers, then the process exits
+  {"op": "close_stdout"}                            closes stdout and keeps running
   {"op": "state"}                                   output = the current state
   {"op": "env"}                                     output = the process's environment
   {"op": "ignore_cancel", "seconds": 30}            sleeps and never answers a cancel
@@ -96,6 +98,15 @@ class Agent:
         if op == "crash":
             log("crashing as asked")
             os._exit(int(task_input.get("code", 3)))
+        if op == "close_stdout":
+            # Breaks the protocol: the worker can no longer hear it, though it still runs.
+            with _write_lock:
+                os.close(1)
+            time.sleep(60)
+            return
+        if op == "answer_and_exit":
+            send({"type": "result", "task_id": task_id, "output": task_input})
+            os._exit(0)
         if op == "fail":
             send({"type": "error", "task_id": task_id, "message": str(task_input.get("message", "failed")),
                   "retryable": bool(task_input.get("retryable", False))})
