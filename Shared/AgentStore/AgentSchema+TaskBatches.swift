@@ -1,21 +1,23 @@
 import Postgres
 
 extension AgentSchema {
-    /// Batched attempt writes (`TaskStore.startAttempt`, `finishAttempt` under load): one
+    /// Batched task writes (`TaskStore.startAttempt`, `finishAttempt`, and `submit(agentID:)`
+    /// without an idempotency key, under load): one
     /// statement and one commit for many attempts, each element run through the single-row
     /// function of migration 4 (`agentpool_task_start`, `agentpool_task_outcome`), so the policy
     /// exists once. Elements go in task id order, the order every statement that locks several
     /// tasks uses. An error in one element fails the whole statement (one transaction: nothing
     /// half-done); `TaskStore` keeps inputs that could fail alone (bad JSON) out of batches.
     static let taskBatchesMigration = PostgresMigration(
-        version: 5, name: "batched attempt starts and outcomes",
+        version: 5, name: "batched attempt starts, outcomes and agent submits",
         sql: """
                 -- Starts many attempts: element i is `agentpool_task_start(p_tasks[i], p_processes[i])`,
                 -- answered as row `n` = i. The agents' rows are read FOR SHARE first, in id order and
                 -- without waiting (SKIP LOCKED): holding one agent's lock while waiting for another's
                 -- could deadlock with a statement that locks several agents in another order (a batched
-                -- termination). An element whose agent row was busy is answered 'busy', untouched, and
-                -- the caller runs it alone, where waiting is safe.
+                -- termination). An element whose agent row was busy (or whose task is unknown: the batch
+                -- never looks for a row it did not lock) is answered 'busy', untouched, and the caller runs
+                -- it alone, where waiting is safe.
                 CREATE FUNCTION agentpool_start_attempts(p_tasks uuid[], p_processes uuid[])
                 RETURNS TABLE (n int, outcome text, task tasks)
                 LANGUAGE plpgsql VOLATILE AS $fn$
@@ -44,7 +46,7 @@ extension AgentSchema {
                         n := e.i;
                         outcome := NULL;
                         task := NULL;
-                        IF e.agent_id IS NOT NULL AND NOT (e.agent_id = ANY (held)) THEN
+                        IF e.agent_id IS NULL OR NOT (e.agent_id = ANY (held)) THEN
                             outcome := 'busy';
                         ELSE
                             FOR s IN SELECT r.outcome AS o, r.task AS t FROM agentpool_task_start(e.task_id, e.process_id) AS r LOOP
@@ -92,6 +94,64 @@ extension AgentSchema {
                             task := t;
                             RETURN NEXT;
                         END IF;
+                    END LOOP;
+                END
+                $fn$;
+
+                -- Submits many tasks to agents, without idempotency keys: element i is
+                -- `agentpool_submit_to_agent(p_agents[i], p_tasks[i], p_inputs -> (i - 1), p_timeouts[i],
+                -- p_max_attempts[i], NULL, p_max_queued[i])`, answered as row `n` = i. The agents' rows are
+                -- locked FOR UPDATE first, in id order and without waiting (SKIP LOCKED), and held to the
+                -- end: each element's acceptance check, count and insert see the elements before it, so
+                -- max_queued_tasks stays exact and a termination waits for the whole batch (or ends
+                -- first). An element whose agent row was busy or unknown is answered 'busy', untouched,
+                -- and the caller runs it alone, where waiting is safe. Elements of one agent keep their order.
+                CREATE FUNCTION agentpool_submit_to_agents(
+                    p_agents uuid[], p_tasks uuid[], p_inputs jsonb, p_timeouts double precision[], p_max_attempts int[],
+                    p_max_queued int[]
+                ) RETURNS TABLE (n int, outcome text, task tasks)
+                LANGUAGE plpgsql VOLATILE AS $fn$
+                DECLARE
+                    held uuid[];
+                    e record;
+                    s record;
+                BEGIN
+                    IF cardinality(p_agents) IS DISTINCT FROM cardinality(p_tasks)
+                        OR cardinality(p_agents) IS DISTINCT FROM cardinality(p_timeouts)
+                        OR cardinality(p_agents) IS DISTINCT FROM cardinality(p_max_attempts)
+                        OR cardinality(p_agents) IS DISTINCT FROM cardinality(p_max_queued)
+                        OR jsonb_array_length(p_inputs) IS DISTINCT FROM cardinality(p_agents)
+                    THEN
+                        RAISE EXCEPTION 'agentpool_submit_to_agents: the arrays differ in length';
+                    END IF;
+                    SELECT COALESCE(array_agg(locked.id), '{}') INTO held
+                    FROM (
+                        SELECT agents.id FROM agents WHERE agents.id = ANY (p_agents)
+                        ORDER BY agents.id
+                        FOR UPDATE SKIP LOCKED
+                    ) AS locked;
+                    FOR e IN
+                        SELECT v.i::int AS i, v.agent_id, v.task_id, v.timeout_seconds, v.attempts, v.max_queued
+                        FROM unnest(p_agents, p_tasks, p_timeouts, p_max_attempts, p_max_queued) WITH ORDINALITY
+                            AS v(agent_id, task_id, timeout_seconds, attempts, max_queued, i)
+                        ORDER BY v.agent_id, v.i
+                    LOOP
+                        n := e.i;
+                        outcome := NULL;
+                        task := NULL;
+                        IF NOT (e.agent_id = ANY (held)) THEN
+                            outcome := 'busy';
+                        ELSE
+                            FOR s IN
+                                SELECT r.outcome AS o, r.task AS t
+                                FROM agentpool_submit_to_agent(e.agent_id, e.task_id, p_inputs -> (e.i - 1), e.timeout_seconds,
+                                    e.attempts, NULL, e.max_queued) AS r
+                            LOOP
+                                outcome := s.o;
+                                task := s.t;
+                            END LOOP;
+                        END IF;
+                        RETURN NEXT;
                     END LOOP;
                 END
                 $fn$;

@@ -14,7 +14,7 @@ import Synchronization
 /// answered with its own row. A lone call runs the single-row function itself, as before.
 ///
 /// A batch holds at most one write per task, only canonical UUIDs, and JSON that PostgreSQL
-/// parses whatever the other rows hold (`finishBatchable`): what could fail for one caller's
+/// parses whatever the other rows hold (`TaskStore.batchableJSON`): what could fail for one caller's
 /// input goes alone, so it never fails a batch. Each answer is decoded on its own
 /// (`Result`): a row one caller cannot read fails that caller only.
 enum AttemptWrites {
@@ -82,26 +82,10 @@ enum AttemptWrites {
         }
     }
 
-    /// Whether `finish` may share a statement: its JSON is small and shallow enough that
-    /// PostgreSQL parses it whatever it holds (a value nested deeper than PostgreSQL's stack
-    /// allows, or a huge one, goes alone and fails or succeeds on its own).
+    /// Whether `finish` may share a statement (see `TaskStore.batchableJSON`).
     static func finishBatchable(_ result: AttemptResult, output: String?, error: String?) -> Bool {
-        if (output?.utf8.count ?? 0) + (error?.utf8.count ?? 0) > maxBatchedJSONBytes { return false }
-        guard case .succeeded(let value) = result else { return true }
-        return depth(value, limit: maxBatchedDepth) <= maxBatchedDepth
-    }
-
-    static let maxBatchedJSONBytes = 256 * 1024
-    static let maxBatchedDepth = 64
-
-    /// The nesting depth of `value`, counted up to just past `limit`.
-    private static func depth(_ value: JSONValue, limit: Int) -> Int {
-        guard limit >= 0 else { return 1 }
-        switch value {
-        case .null, .bool, .number, .string: return 0
-        case .array(let items): return 1 + (items.lazy.map { depth($0, limit: limit - 1) }.max() ?? 0)
-        case .object(let members): return 1 + (members.values.lazy.map { depth($0, limit: limit - 1) }.max() ?? 0)
-        }
+        guard case .succeeded(let value) = result else { return TaskStore.batchableJSON(bytes: error?.utf8.count ?? 0, nil) }
+        return TaskStore.batchableJSON(bytes: (output?.utf8.count ?? 0) + (error?.utf8.count ?? 0), value)
     }
 
     // MARK: Batches
@@ -159,11 +143,35 @@ enum AttemptWrites {
     }
 }
 
-/// Counts the attempt starts that a batch found busy and ran alone (statements of their own).
-final class AttemptFallbacks: Sendable {
+/// Counts the writes that a batch found busy and ran alone (statements of their own).
+final class BatchFallbacks: Sendable {
     private let count = Atomic<Int>(0)
 
     func add() { count.add(1, ordering: .relaxed) }
 
     var value: Int { count.load(ordering: .relaxed) }
+}
+
+extension TaskStore {
+    /// Whether JSON of `bytes` bytes holding `value` may share a statement: small and shallow
+    /// enough that PostgreSQL parses it whatever it holds. A value nested deeper than
+    /// PostgreSQL's stack allows, or a huge one, goes alone and fails or succeeds on its own.
+    static func batchableJSON(bytes: Int, _ value: JSONValue?) -> Bool {
+        guard bytes <= maxBatchedJSONBytes else { return false }
+        guard let value else { return true }
+        return depth(value, limit: maxBatchedDepth) <= maxBatchedDepth
+    }
+
+    static let maxBatchedJSONBytes = 256 * 1024
+    static let maxBatchedDepth = 64
+
+    /// The nesting depth of `value`, counted up to just past `limit`.
+    private static func depth(_ value: JSONValue, limit: Int) -> Int {
+        guard limit >= 0 else { return 1 }
+        switch value {
+        case .null, .bool, .number, .string: return 0
+        case .array(let items): return 1 + (items.lazy.map { depth($0, limit: limit - 1) }.max() ?? 0)
+        case .object(let members): return 1 + (members.values.lazy.map { depth($0, limit: limit - 1) }.max() ?? 0)
+        }
+    }
 }

@@ -20,13 +20,16 @@ public struct TaskStore: Sendable {
     private let progress: WriteCoalescer<ProgressWrites.Write, Int?>
     private let starts: WriteCoalescer<AttemptWrites.Start, Result<AttemptWrites.StartAnswer, any Error>>
     private let finishes: WriteCoalescer<AttemptWrites.Finish, Result<TaskRecord?, any Error>>
-    private let startFallbacks = AttemptFallbacks()
+    private let startFallbacks = BatchFallbacks()
+    private let submits: WriteCoalescer<SubmitWrites.Submit, Result<SubmitWrites.Answer, any Error>>
+    private let submitFallbacks = BatchFallbacks()
 
     public init(client: PostgresClient) {
         self.client = client
         self.progress = ProgressWrites.coalescer(client)
         self.starts = AttemptWrites.starts(client)
         self.finishes = AttemptWrites.finishes(client)
+        self.submits = SubmitWrites.coalescer(client)
     }
 
     /// How many statements `recordProgress` sent so far (fewer than calls under load).
@@ -46,6 +49,13 @@ public struct TaskStore: Sendable {
     /// How many `startAttempt` and `finishAttempt` calls wait for their batch to go out now.
     public var attemptsWaiting: Int { starts.waiting + finishes.waiting }
 
+    /// How many statements `submit(agentID:)` without an idempotency key sent so far: its
+    /// batches, plus the submits a batch found busy and ran alone (fewer than calls under load).
+    public var agentSubmitStatements: Int { submits.statements + submitFallbacks.value }
+
+    /// How many `submit(agentID:)` calls wait for their batch to go out now.
+    public var agentSubmitsWaiting: Int { submits.waiting }
+
     // MARK: Gateway
 
     /// Accepts a task for `agentID` (acceptance check, idempotency, `maxQueued`, next `seq`
@@ -53,7 +63,23 @@ public struct TaskStore: Sendable {
     public func submit(agentID: String, _ submission: TaskSubmission, limits: TaskLimits) async throws -> SubmitOutcome {
         if let problem = submission.problem(limits: limits) { throw TaskStoreError(.invalidSubmission, problem) }
         guard let agentID = Identifier.canonical(agentID) else { return .agentNotFound }
-        return try await submit(function: "agentpool_submit_to_agent", target: agentID, submission, limits: limits)
+        let input = try TaskJSON.encode(submission.input)
+        guard submission.idempotencyKey == nil, Self.batchableJSON(bytes: input.utf8.count, submission.input) else {
+            return try await submit(function: "agentpool_submit_to_agent", target: agentID, submission, limits: limits)
+        }
+        let submit = SubmitWrites.Submit(
+            agentID: agentID, taskID: Identifier.make(), input: input, timeout: submission.resolvedTimeout(limits),
+            maxAttempts: submission.resolvedMaxAttempts(limits), maxQueued: min(max(limits.maxQueued, 0), Int(Int32.max)))
+        switch try await submits.submit(submit).get() {
+        case .decided(let outcome):
+            return outcome
+        case .busy:
+            // The batch could not take the agent's row without waiting: alone, it may wait.
+            submitFallbacks.add()
+            let result = try await client.query(SubmitWrites.singleSQL, SubmitWrites.singleParameters(submit))
+            let row = result.rows.first
+            return try SubmitWrites.outcome(row?["outcome"], row: row)
+        }
     }
 
     /// Accepts a task for the running agent of `pool` with the fewest unfinished tasks.
@@ -338,17 +364,8 @@ extension TaskStore {
                 submission.resolvedMaxAttempts(limits), submission.idempotencyKey,
                 min(max(limits.maxQueued, 0), Int(Int32.max)),
             ])
-        let (outcome, row) = try Self.outcomeRow(result)
-        switch outcome {
-        case "accepted": return .accepted(try TaskRecord(row: row))
-        case "replayed": return .replayed(try TaskRecord(row: row))
-        case "key_conflict": return .keyConflict
-        case "agent_not_found": return .agentNotFound
-        case "agent_not_running": return .agentNotRunning
-        case "queue_full": return .queueFull
-        case "no_running_agent": return .noRunningAgent
-        default: throw TaskStoreError(.unreadable, "submit answered an unknown outcome")
-        }
+        let row = result.rows.first
+        return try SubmitWrites.outcome(row?["outcome"], row: row)
     }
 
     /// `agentpool_task_outcome`: the attempt's end, if it is still the running one.

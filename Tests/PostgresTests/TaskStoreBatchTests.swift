@@ -305,6 +305,104 @@ import Testing
     }
 }
 
+/// `submit(agentID:)` without a key, batched (migration 5): every element keeps the single
+/// submit's checks, in order, with the agent's row locked for the whole batch.
+@Suite struct TaskStoreBatchSubmitTests {
+    typealias Fixture = TaskStoreFixture
+
+    static func whileBlocked<Result: Sendable>(
+        _ f: Fixture, _ count: Int, _ call: @escaping @Sendable (Int) async throws -> Result
+    ) async throws -> [Int: Result] {
+        let blocker = try await ConnectionBlocker(f.client)
+        let tasks = f.tasks
+        let results = Task {
+            try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+                for index in 0..<count { group.addTask { (index, try await call(index)) } }
+                return try await group.reduce(into: [Int: Result]()) { $0[$1.0] = $1.1 }
+            }
+        }
+        try await eventually("\(count) submits wait") { tasks.agentSubmitsWaiting == count }
+        try await blocker.release()
+        return try await results.value
+    }
+
+    @Test("one batch of submits: exact max_queued_tasks per agent, not running, not found, each answered as alone")
+    func exactLimitInOneBatch() async throws {
+        try await Fixture.with(poolSize: 1) { f in
+            let (full, _) = try await f.runningAgent()
+            let (roomy, _) = try await f.runningAgent()
+            let pending = try await f.pendingAgent()
+            let unknown = Identifier.make()
+            let targets = Array(repeating: full, count: 30) + Array(repeating: roomy, count: 5)
+                + Array(repeating: pending, count: 3) + Array(repeating: unknown, count: 2)
+            let before = f.tasks.agentSubmitStatements
+            let store = f.tasks
+            let outcomes = try await timed("\(targets.count) concurrent submits") {
+                try await Self.whileBlocked(f, targets.count) { index in
+                    try await store.submit(
+                        agentID: targets[index], TaskSubmission(input: .object(["i": .number(Double(index))])),
+                        limits: Fixture.limits(maxQueued: 10))
+                }
+            }
+            let statements = f.tasks.agentSubmitStatements - before
+            print("\(targets.count) submits: \(statements) statements")
+            #expect(statements < targets.count)
+            func accepted(_ agent: String) -> [TaskRecord] {
+                outcomes.filter { targets[$0.key] == agent }.compactMap { if case .accepted(let r) = $0.value { r } else { nil } }
+            }
+            #expect(accepted(full).map(\.seq).sorted() == Array(1...10))
+            #expect(outcomes.filter { targets[$0.key] == full && $0.value == .queueFull }.count == 20)
+            #expect(accepted(roomy).map(\.seq).sorted() == Array(1...5))
+            #expect(outcomes.filter { targets[$0.key] == pending }.allSatisfy { $0.value == .agentNotRunning })
+            #expect(outcomes.filter { targets[$0.key] == unknown }.allSatisfy { $0.value == .agentNotFound })
+            for (index, outcome) in outcomes {
+                guard case .accepted(let record) = outcome else { continue }
+                #expect(record.input == .object(["i": .number(Double(index))]) && record.status == .queued)
+                #expect(try await f.eventKinds(record.taskID) == [.queued])
+            }
+            #expect(try await f.taskCount() == 15)
+        }
+    }
+
+    @Test("a batch of submits racing a DELETE on another connection never leaves a task queued on the agent")
+    func deleteRacesBatch() async throws {
+        try await Fixture.with(poolSize: 1) { f in
+            try await TestDatabase.withClient(poolSize: 1) { other in
+                let stopper = AgentStore(client: other)
+                for round in 0..<5 {
+                    let (agentID, _) = try await f.runningAgent()
+                    let blocker = try await ConnectionBlocker(f.client)
+                    let store = f.tasks
+                    let submits = Task {
+                        try await withThrowingTaskGroup(of: SubmitOutcome.self) { group in
+                            for n in 0..<20 {
+                                group.addTask {
+                                    try await store.submit(agentID: agentID, TaskSubmission(input: .number(Double(n))), limits: Fixture.limits())
+                                }
+                            }
+                            return try await group.reduce(into: []) { $0.append($1) }
+                        }
+                    }
+                    try await eventually("20 submits wait") { store.agentSubmitsWaiting == 20 }
+                    async let stop = stopper.markStopping(id: agentID)
+                    try await blocker.release()
+                    let outcomes = try await submits.value
+                    _ = try await stop
+                    let accepted = outcomes.filter { if case .accepted = $0 { true } else { false } }.count
+                    print("round \(round): \(accepted) of 20 accepted before the stop")
+                    #expect(accepted + outcomes.filter { $0 == .agentNotRunning }.count == 20)
+                    let left = try await f.client.query(
+                        "SELECT count(*) AS n FROM tasks WHERE agent_id = $1::uuid AND status IN ('queued', 'running')", [agentID])
+                    #expect(try left.rows[0].decode("n", as: Int.self) == 0)
+                    let cancelled = try await f.client.query(
+                        "SELECT count(*) AS n FROM tasks WHERE agent_id = $1::uuid AND status = 'cancelled'", [agentID])
+                    #expect(try cancelled.rows[0].decode("n", as: Int.self) == accepted)
+                }
+            }
+        }
+    }
+}
+
 extension TaskStoreFixture {
     /// The task as it is now; records an issue when it is gone.
     func fetch(_ taskID: String) async throws -> TaskRecord {
