@@ -5,9 +5,10 @@ import PoolProtocol
 import TaskStore
 import Testing
 
-/// Measures start+finish pairs from many lanes of one worker through PgBouncer (the store's
-/// default pool of 3 connections): once with one statement per call, as `TaskStore` sent them
-/// before migration 5 (the same single-row SQL), once through `TaskStore`'s batches. Prints
+/// Measures submits from many callers of one gateway, then start+finish pairs from many lanes
+/// of one worker, through PgBouncer (the store's default pool of 3 connections): once with one
+/// statement per call, as `TaskStore` sent them before migration 5 (the same single-row SQL),
+/// once through `TaskStore`'s batches. Prints
 /// statements and wall time; asserts only that every task ended `succeeded` exactly once.
 /// `TASK_BATCH_BENCH_LANES` and `TASK_BATCH_BENCH_PAIRS` change the size (default 20 × 200).
 @Suite struct TaskStoreBatchBenchmark {
@@ -22,26 +23,49 @@ import Testing
         let taskIDs: [String]
     }
 
-    /// `lanes` agents with `pairs` queued tasks each.
-    static func prepare(_ f: Fixture) async throws -> [Lane] {
+    /// `lanes` agents with `pairs` queued tasks each, submitted by `lanes` concurrent callers
+    /// (one per agent), through `TaskStore` or (`singleRow`) with the SQL it sent per submit
+    /// before migration 5; prints the time and statements.
+    static func prepare(_ f: Fixture, singleRow: Bool) async throws -> [Lane] {
         let limits = Fixture.limits(maxQueued: pairs + 1)
         var agents: [(String, String)] = []
         for _ in 0..<lanes { agents.append(try await f.runningAgent()) }
         let store = f.tasks
-        return try await withThrowingTaskGroup(of: Lane.self) { group in
+        let client = f.client
+        let before = store.agentSubmitStatements
+        let start = ContinuousClock.now
+        let prepared = try await withThrowingTaskGroup(of: Lane.self) { group in
             for (agentID, processID) in agents {
                 group.addTask {
                     var ids: [String] = []
                     for n in 0..<pairs {
-                        let outcome = try await store.submit(agentID: agentID, TaskSubmission(input: .number(Double(n))), limits: limits)
-                        guard case .accepted(let record) = outcome else { throw TaskFixtureFailure() }
-                        ids.append(record.taskID)
+                        if singleRow {
+                            let result = try await client.query(
+                                """
+                                SELECT r.outcome, (r.task).task_id
+                                FROM agentpool_submit_to_agent($1, $2::uuid, $3::jsonb, $4::float8, $5::int, $6::text, $7::int) AS r
+                                """,
+                                [agentID, Identifier.make(), "\(n)", 300.0, 3, nil, pairs + 1])
+                            guard result.rows.first?["outcome"] == "accepted", let id = result.rows.first?["task_id"] else {
+                                throw TaskFixtureFailure()
+                            }
+                            ids.append(id)
+                        } else {
+                            let outcome = try await store.submit(agentID: agentID, TaskSubmission(input: .number(Double(n))), limits: limits)
+                            guard case .accepted(let record) = outcome else { throw TaskFixtureFailure() }
+                            ids.append(record.taskID)
+                        }
                     }
                     return Lane(processID: processID, taskIDs: ids)
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
+        let statements = singleRow ? lanes * pairs : store.agentSubmitStatements - before
+        print(
+            "\(singleRow ? "single-row" : "batched"): \(lanes) callers × \(pairs) submits: \(statements) statements"
+                + " for \(lanes * pairs) calls in \(ContinuousClock.now - start)")
+        return prepared
     }
 
     /// Runs every lane at once; `pair` starts and finishes one task and says whether it succeeded.
@@ -64,7 +88,7 @@ import Testing
     func startFinishPairs() async throws {
         let calls = Self.lanes * Self.pairs * 2
         try await Fixture.with(poolSize: 3) { f in
-            let lanes = try await Self.prepare(f)
+            let lanes = try await Self.prepare(f, singleRow: true)
             let client = f.client
             let (elapsed, succeeded) = try await Self.run(lanes) { taskID, processID in
                 // The SQL `TaskStore` sent per call before migration 5.
@@ -84,7 +108,7 @@ import Testing
                     + " (\(Int(Double(Self.lanes * Self.pairs) / Self.seconds(elapsed))) pairs/s)")
         }
         try await Fixture.with(poolSize: 3) { f in
-            let lanes = try await Self.prepare(f)
+            let lanes = try await Self.prepare(f, singleRow: false)
             let store = f.tasks
             let before = (store.startStatements, store.finishStatements)
             let (elapsed, succeeded) = try await Self.run(lanes) { taskID, processID in
