@@ -59,5 +59,6 @@ public enum AgentSchema {
                     WHERE desired_state = 'terminated' AND status NOT IN ('terminated', 'failed');
                 """),
         tasksMigration,
+        taskBatchesMigration,
     ]
 }

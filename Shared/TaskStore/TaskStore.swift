@@ -18,10 +18,18 @@ import PoolProtocol
 public struct TaskStore: Sendable {
     public let client: PostgresClient
     private let progress: WriteCoalescer<ProgressWrites.Write, Int?>
+    private let starts: WriteCoalescer<AttemptWrites.Start, Result<AttemptWrites.StartAnswer, any Error>>
+    private let finishes: WriteCoalescer<AttemptWrites.Finish, Result<TaskRecord?, any Error>>
+    private let startFallbacks = BatchFallbacks()
+    private let submits: WriteCoalescer<SubmitWrites.Submit, Result<SubmitWrites.Answer, any Error>>
+    private let submitFallbacks = BatchFallbacks()
 
     public init(client: PostgresClient) {
         self.client = client
         self.progress = ProgressWrites.coalescer(client)
+        self.starts = AttemptWrites.starts(client)
+        self.finishes = AttemptWrites.finishes(client)
+        self.submits = SubmitWrites.coalescer(client)
     }
 
     /// How many statements `recordProgress` sent so far (fewer than calls under load).
@@ -30,6 +38,24 @@ public struct TaskStore: Sendable {
     /// How many `recordProgress` calls wait for their batch to go out now.
     public var progressWaiting: Int { progress.waiting }
 
+    /// How many statements `startAttempt` sent so far: its batches, plus the starts a batch
+    /// found busy and ran alone (fewer than calls under load).
+    public var startStatements: Int { starts.statements + startFallbacks.value }
+
+    /// How many statements `finishAttempt` sent so far (fewer than calls under load), besides
+    /// the outcomes too large or deep to share one, which go alone.
+    public var finishStatements: Int { finishes.statements }
+
+    /// How many `startAttempt` and `finishAttempt` calls wait for their batch to go out now.
+    public var attemptsWaiting: Int { starts.waiting + finishes.waiting }
+
+    /// How many statements `submit(agentID:)` without an idempotency key sent so far: its
+    /// batches, plus the submits a batch found busy and ran alone (fewer than calls under load).
+    public var agentSubmitStatements: Int { submits.statements + submitFallbacks.value }
+
+    /// How many `submit(agentID:)` calls wait for their batch to go out now.
+    public var agentSubmitsWaiting: Int { submits.waiting }
+
     // MARK: Gateway
 
     /// Accepts a task for `agentID` (acceptance check, idempotency, `maxQueued`, next `seq`
@@ -37,7 +63,23 @@ public struct TaskStore: Sendable {
     public func submit(agentID: String, _ submission: TaskSubmission, limits: TaskLimits) async throws -> SubmitOutcome {
         if let problem = submission.problem(limits: limits) { throw TaskStoreError(.invalidSubmission, problem) }
         guard let agentID = Identifier.canonical(agentID) else { return .agentNotFound }
-        return try await submit(function: "agentpool_submit_to_agent", target: agentID, submission, limits: limits)
+        let input = try TaskJSON.encode(submission.input)
+        guard submission.idempotencyKey == nil, Self.batchableJSON(bytes: input.utf8.count, submission.input) else {
+            return try await submit(function: "agentpool_submit_to_agent", target: agentID, submission, limits: limits)
+        }
+        let submit = SubmitWrites.Submit(
+            agentID: agentID, taskID: Identifier.make(), input: input, timeout: submission.resolvedTimeout(limits),
+            maxAttempts: submission.resolvedMaxAttempts(limits), maxQueued: min(max(limits.maxQueued, 0), Int(Int32.max)))
+        switch try await submits.submit(submit).get() {
+        case .decided(let outcome):
+            return outcome
+        case .busy:
+            // The batch could not take the agent's row without waiting: alone, it may wait.
+            submitFallbacks.add()
+            let result = try await client.query(SubmitWrites.singleSQL, SubmitWrites.singleParameters(submit))
+            let row = result.rows.first
+            return try SubmitWrites.outcome(row?["outcome"], row: row)
+        }
     }
 
     /// Accepts a task for the running agent of `pool` with the fewest unfinished tasks.
@@ -134,19 +176,16 @@ public struct TaskStore: Sendable {
         guard let taskID = Identifier.canonical(taskID), let processID = Identifier.canonical(processID) else {
             return .notStartable
         }
-        let result = try await client.query(
-            "SELECT r.outcome, (r.task).* FROM agentpool_task_start($1::uuid, $2::uuid) AS r", [taskID, processID])
-        let (outcome, row) = try Self.outcomeRow(result)
-        switch outcome {
-        case "started": return .started(try TaskRecord(row: row))
-        case "cancelled": return .cancelled(try TaskRecord(row: row))
-        case "not_startable": return .notStartable
-        case "not_before":
-            guard let notBefore = try TaskRecord(row: row).notBefore else {
-                throw TaskStoreError(.unreadable, "a task in backoff has no not_before")
-            }
-            return .notBefore(notBefore)
-        default: throw TaskStoreError(.unreadable, "startAttempt answered an unknown outcome")
+        let start = AttemptWrites.Start(taskID: taskID, processID: processID)
+        switch try await starts.submit(start).get() {
+        case .decided(let outcome):
+            return outcome
+        case .busy:
+            // The batch could not take the agent's row without waiting: alone, it may wait.
+            startFallbacks.add()
+            let result = try await client.query(AttemptWrites.startSQL, AttemptWrites.startParameters(start))
+            let row = result.rows.first
+            return try AttemptWrites.attemptStart(outcome: row?["outcome"], row: row)
         }
     }
 
@@ -174,7 +213,11 @@ public struct TaskStore: Sendable {
         case .timedOut: kind = "timed_out"
         case .cancelled: kind = "cancelled"
         }
-        return try await outcome(taskID: taskID, attempt: Int(attempt), owner: processID, kind: kind, output: output, error: error)
+        guard AttemptWrites.finishBatchable(result, output: output, error: error) else {
+            return try await outcome(taskID: taskID, attempt: Int(attempt), owner: processID, kind: kind, output: output, error: error)
+        }
+        let finish = AttemptWrites.Finish(taskID: taskID, attempt: Int(attempt), owner: processID, kind: kind, output: output, error: error)
+        return try await finishes.submit(finish).get()
     }
 
     /// Appends a `progress` event of the running attempt; nil when it is no longer running.
@@ -321,27 +364,14 @@ extension TaskStore {
                 submission.resolvedMaxAttempts(limits), submission.idempotencyKey,
                 min(max(limits.maxQueued, 0), Int(Int32.max)),
             ])
-        let (outcome, row) = try Self.outcomeRow(result)
-        switch outcome {
-        case "accepted": return .accepted(try TaskRecord(row: row))
-        case "replayed": return .replayed(try TaskRecord(row: row))
-        case "key_conflict": return .keyConflict
-        case "agent_not_found": return .agentNotFound
-        case "agent_not_running": return .agentNotRunning
-        case "queue_full": return .queueFull
-        case "no_running_agent": return .noRunningAgent
-        default: throw TaskStoreError(.unreadable, "submit answered an unknown outcome")
-        }
+        let row = result.rows.first
+        return try SubmitWrites.outcome(row?["outcome"], row: row)
     }
 
     /// `agentpool_task_outcome`: the attempt's end, if it is still the running one.
     private func outcome(taskID: String, attempt: Int, owner: String, kind: String, output: String?, error: String?) async throws -> TaskRecord? {
-        let result = try await client.query(
-            """
-            SELECT \(TaskRecord.columns)
-            FROM agentpool_task_outcome($1::uuid, $2::int, $3::uuid, $4::text, $5::jsonb, $6::jsonb)
-            """,
-            [taskID, attempt, owner, kind, output, error])
+        let finish = AttemptWrites.Finish(taskID: taskID, attempt: attempt, owner: owner, kind: kind, output: output, error: error)
+        let result = try await client.query(AttemptWrites.finishSQL, AttemptWrites.finishParameters(finish))
         return try result.rows.first.map(TaskRecord.init(row:))
     }
 
