@@ -12,22 +12,10 @@ import Testing
 @Suite struct TaskStoreBatchTests {
     typealias Fixture = TaskStoreFixture
 
-    /// Runs every call concurrently while the store's only connection is held, so that they
-    /// wait together (and batch); returns the results by index.
     static func whileBlocked<Result: Sendable>(
         _ f: Fixture, _ count: Int, _ call: @escaping @Sendable (Int) async throws -> Result
     ) async throws -> [Int: Result] {
-        let blocker = try await ConnectionBlocker(f.client)
-        let tasks = f.tasks
-        let results = Task {
-            try await withThrowingTaskGroup(of: (Int, Result).self) { group in
-                for index in 0..<count { group.addTask { (index, try await call(index)) } }
-                return try await group.reduce(into: [Int: Result]()) { $0[$1.0] = $1.1 }
-            }
-        }
-        try await eventually("\(count) attempt writes wait") { tasks.attemptsWaiting == count }
-        try await blocker.release()
-        return try await results.value
+        try await f.whileBlocked(count, waiting: { $0.attemptsWaiting }, call)
     }
 
     @Test("concurrent starts share statements; started, cancelled, in backoff, taken and unknown are each answered as alone")
@@ -313,17 +301,7 @@ import Testing
     static func whileBlocked<Result: Sendable>(
         _ f: Fixture, _ count: Int, _ call: @escaping @Sendable (Int) async throws -> Result
     ) async throws -> [Int: Result] {
-        let blocker = try await ConnectionBlocker(f.client)
-        let tasks = f.tasks
-        let results = Task {
-            try await withThrowingTaskGroup(of: (Int, Result).self) { group in
-                for index in 0..<count { group.addTask { (index, try await call(index)) } }
-                return try await group.reduce(into: [Int: Result]()) { $0[$1.0] = $1.1 }
-            }
-        }
-        try await eventually("\(count) submits wait") { tasks.agentSubmitsWaiting == count }
-        try await blocker.release()
-        return try await results.value
+        try await f.whileBlocked(count, waiting: { $0.agentSubmitsWaiting }, call)
     }
 
     @Test("one batch of submits: exact max_queued_tasks per agent, not running, not found, each answered as alone")
@@ -430,5 +408,27 @@ func eventuallyAsync(_ what: String, _ condition: () async throws -> Bool) async
             return
         }
         try await Task.sleep(for: .milliseconds(10))
+    }
+}
+
+extension TaskStoreFixture {
+    /// Runs every call concurrently while the store's only connection is held, until `waiting`
+    /// counts them all queued for it (so they batch), then lets them go; returns the results
+    /// by index.
+    func whileBlocked<Result: Sendable>(
+        _ count: Int, waiting: @escaping @Sendable (TaskStore) -> Int,
+        _ call: @escaping @Sendable (Int) async throws -> Result
+    ) async throws -> [Int: Result] {
+        let blocker = try await ConnectionBlocker(client)
+        let tasks = self.tasks
+        let results = Task {
+            try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+                for index in 0..<count { group.addTask { (index, try await call(index)) } }
+                return try await group.reduce(into: [Int: Result]()) { $0[$1.0] = $1.1 }
+            }
+        }
+        try await eventually("\(count) batched writes wait") { waiting(tasks) == count }
+        try await blocker.release()
+        return try await results.value
     }
 }
