@@ -76,6 +76,7 @@ actor TaskUpkeep {
         guard !gone.isEmpty else { return }
         let settled = try await store.settleLostAttempts(pool: definition.name, liveProcesses: owners.subtracting(gone).union(registered))
         for record in settled {
+            // A wake-up only: waiters poll PostgreSQL too.
             try? await queue.publishUpdate(
                 TaskUpdated(agentID: record.agentID, taskID: record.taskID, status: record.status, eventID: record.lastEventID),
                 pool: definition.name)

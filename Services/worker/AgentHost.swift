@@ -139,7 +139,8 @@ actor AgentHost {
         do {
             try await registry.releaseAgent(agentID: agentID, processID: processID)
             let updatedAt = try await store.markTerminated(id: agentID)
-            // Its tasks ended with it (cancelled in the same step as the termination).
+            // Its tasks ended with it (cancelled in the same step as the termination). A stream
+            // left behind is deleted by the leader's upkeep; this only makes it quicker.
             try? await tasks.queue.remove(agentID: agentID)
             logger.info("Agent stopped", metadata: ["agent_id": "\(agentID)", "hosted": "\(agents.count)"])
             await announce(.agentStopped(AgentEvent(processID: processID, agentID: agentID, updatedAt: updatedAt.map(Timestamp.string))))
@@ -290,6 +291,8 @@ actor AgentHost {
         } catch {
             logger.error("Could not record the agent failed", metadata: ["agent_id": "\(agentID)", "error": "\(error)"])
         }
+        // Best effort: reconcile clears a placement whose row ended, and the leader's upkeep the
+        // stream; the row (written above) is what counts.
         try? await registry.releaseAgent(agentID: agentID, processID: processID)
         try? await tasks.queue.remove(agentID: agentID)
         await announce(.agentFailed(AgentFailed(processID: processID, agentID: agentID, reason: reason, retryable: false)))

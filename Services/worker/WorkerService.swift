@@ -82,6 +82,7 @@ struct WorkerService: Service {
     private func keepAliveWhileLeaving() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: definition.heartbeatInterval) } catch { return }
+            // A missed one costs nothing while the next comes within stale_after.
             _ = try? await registry.heartbeat(processID: identity.processID)
         }
     }
