@@ -50,6 +50,7 @@ extension PoolLeader {
         let shouldRun = rows.filter { $0.desiredState == .running && $0.status != .failed }
         metrics.recordAgents(shouldRun)
         try await repairPlacements(read.placements, shouldRun: shouldRun, live: live, into: &placements)
+        try await confirmUnrecordedRunning(shouldRun, placements: placements, live: live)
         let named = Set(rows.compactMap(\.processID)).subtracting(live)
         let unsettled = try await settleRowsNamingGoneWorkers(rows, live: live)
         let settled = named.subtracting(unsettled)

@@ -9,4 +9,7 @@ struct RepairBook: Sendable {
     var drainingSince: [String: ContinuousClock.Instant] = [:]
     /// The last snapshot could not be read (Redis away or stalled).
     var registryTrouble = false
+    /// Agents the last pass found running on a live worker while their rows did not say so
+    /// (agent id → that worker), for `confirmUnrecordedRunning`.
+    var unrecordedRunning: [String: String] = [:]
 }

@@ -17,11 +17,11 @@ import TaskStore
 /// announcement can read the new state from either. Each agent's code runs under the pool's
 /// runtime, and its tasks in its own lane (`AgentTaskLane`).
 actor AgentHost {
-    private let processID: String
+    let processID: String
     private let registry: PoolRegistry
-    private let store: AgentStore
+    let store: AgentStore
     private let tasks: TaskWiring
-    private let logger: Logger
+    let logger: Logger
     private var agents: [String: HostedAgent] = [:] {
         didSet {
             hostedGauge.record(agents.count)
@@ -52,13 +52,13 @@ actor AgentHost {
     /// Whether nothing runs or starts here: the only state in which the worker may retire.
     var isIdle: Bool { agents.isEmpty && starting.isEmpty }
 
-    /// Starts `spec` here, unless it already runs here (then it is announced again) or on
+    /// Starts `spec` here, unless it already runs here (then it is confirmed again) or on
     /// another live worker (then nothing happens: an agent never runs twice).
     func start(_ spec: AgentSpec, epoch: Int? = nil) async {
         var logger = logger
         logger[metadataKey: "agent_id"] = "\(spec.agentID)"
         if agents[spec.agentID] != nil {
-            await announce(.agentStarted(AgentEvent(processID: processID, agentID: spec.agentID)))
+            await confirmAgain(spec.agentID)
             return
         }
         guard !isFenced else {
@@ -298,7 +298,7 @@ actor AgentHost {
         await announce(.agentFailed(AgentFailed(processID: processID, agentID: agentID, reason: reason, retryable: false)))
     }
 
-    private func announce(_ message: PoolMessage) async {
+    func announce(_ message: PoolMessage) async {
         do {
             try await registry.publish(message, on: .events)
         } catch {

@@ -170,8 +170,17 @@ extension AgentStore {
             RETURNING updated_at
         )
         SELECT (SELECT updated_at FROM changed) AS updated_at, before.desired_state, before.process_id::text AS holder
-        FROM (SELECT 1) AS one LEFT JOIN agents AS before ON before.id = $1::uuid
+        FROM \(observedStateCommit) AS durability LEFT JOIN agents AS before ON before.id = $1::uuid
         """
+
+    /// A one-row subquery that makes the statement's own transaction commit without waiting
+    /// for its WAL to reach the disk (`synchronous_commit = off`, local to that transaction,
+    /// so nothing leaks to PgBouncer's other clients). Only for the worker's `running` record:
+    /// observed state that the leader's reconcile rebuilds from the registry should a
+    /// PostgreSQL crash lose it (docs/operations.md, "What is durable when"). The write is
+    /// visible to every reader as soon as the statement returns, as any commit is. Never
+    /// for desired state or tasks.
+    static let observedStateCommit = "(SELECT set_config('synchronous_commit', 'off', true))"
 
     /// The agents `ids` names (a uuid array expression) that had not ended, now `terminated`
     /// (`agentpool_terminate_agents` in the schema also cancels their unfinished tasks).
