@@ -55,7 +55,8 @@ extension PoolLeader {
         let unsettled = try await settleRowsNamingGoneWorkers(rows, live: live)
         let settled = named.subtracting(unsettled)
 
-        var snapshot = LeaderSnapshot(readAt: readAt, workers: workers, placements: placements, shouldRun: [], stopping: [])
+        var snapshot = LeaderSnapshot(
+            readAt: readAt, workers: workers, placements: placements, shouldRun: [], stopping: [], reservations: read.reservations)
         for record in shouldRun {
             // A row still held by a worker that may live is not offered this pass: its start
             // would be refused (the row is that worker's), and the agent may run there.

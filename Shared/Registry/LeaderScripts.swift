@@ -23,38 +23,24 @@ enum LeaderScripts {
     }
 
     /// Reserves one slot for an agent on the ready worker with the most free slots and, in
-    /// the same atomic step, publishes `start_agent` on that worker's channel: the command is
-    /// ARGV[5] .. process_id .. ARGV[6] (the encoded line split around its target). A worker
-    /// nobody listens for (dead, or its subscription reconnecting) gets its slot back at once
-    /// and the next one is tried. An agent really placed on a registered worker (its hash names
-    /// the worker and the worker's set lists it) is announced there again instead. Returns the
-    /// worker's process id, or false when no listening worker has a free slot.
+    /// the same atomic step, publishes `start_agent` on that worker's channel
+    /// (`RegistryScripts.reserveOnFreeWorker`; the command is ARGV[5] .. process_id ..
+    /// ARGV[6]). An agent really placed on a registered worker (its hash names the worker and
+    /// the worker's set lists it) is announced there again instead. Returns the worker's
+    /// process id, or false when no listening worker has a free slot.
     /// KEYS: agent:<id>, pool:<name>:processes, leader. ARGV: agent_id, pool, now (ms),
     /// reservation deadline (ms), command prefix, command suffix, token.
-    static let reserve = fenced(RegistryScripts.refresh + """
+    static let reserve = fenced(RegistryScripts.refresh + RegistryScripts.reserveOnFreeWorker + """
         local agentID, pool, nowMs = ARGV[1], ARGV[2], ARGV[3]
-        local function start(processID)
-          return redis.call('PUBLISH', 'process:' .. processID .. ':commands', ARGV[5] .. processID .. ARGV[6])
-        end
         local placedOn = redis.call('HGET', KEYS[1], 'process_id')
         if placedOn and redis.call('HGET', 'process:' .. placedOn, 'status')
           and redis.call('SISMEMBER', 'process:' .. placedOn .. ':agents', agentID) == 1 then
-          if start(placedOn) > 0 then return placedOn end
+          if redis.call('PUBLISH', 'process:' .. placedOn .. ':commands', ARGV[5] .. placedOn .. ARGV[6]) > 0 then
+            return placedOn
+          end
           return false
         end
-        local candidates = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', 1, 'LIMIT', 0, 32)
-        for _, processID in ipairs(candidates) do
-          if refresh(processID, pool, nowMs) > 0 then
-            local reservedKey = 'process:' .. processID .. ':reserved'
-            redis.call('ZADD', reservedKey, ARGV[4], agentID)
-            if start(processID) > 0 then
-              refresh(processID, pool, nowMs)
-              return processID
-            end
-            redis.call('ZREM', reservedKey, agentID)
-          end
-        end
-        return false
+        return reserveOnFreeWorker(KEYS[2], agentID, pool, nowMs, ARGV[4], ARGV[5], ARGV[6])
         """)
 
     /// Publishes `stop_agent` to the worker the registry places an agent on (the command is

@@ -24,6 +24,32 @@ enum RegistryScripts {
 
         """
 
+    /// Shared Lua (needs `refresh`): reserves one slot for an agent on the ready worker with the
+    /// most free slots and, in the same atomic step, publishes its `start_agent` on that
+    /// worker's channel (the line is prefix .. process_id .. suffix). A worker nobody listens
+    /// for (dead, or its subscription reconnecting) gets its slot back at once and the next one
+    /// is tried. Returns the worker's process id, or false when no listening worker has a free
+    /// slot. Both doors that place agents use it: the leader's `reserve` and the gateway's
+    /// `place` (`GatewayScripts`), so a slot is taken one way only.
+    static let reserveOnFreeWorker = """
+        local function reserveOnFreeWorker(processesKey, agentID, pool, nowMs, deadlineMs, prefix, suffix)
+          local candidates = redis.call('ZREVRANGEBYSCORE', processesKey, '+inf', 1, 'LIMIT', 0, 32)
+          for _, processID in ipairs(candidates) do
+            if refresh(processID, pool, nowMs) > 0 then
+              local reservedKey = 'process:' .. processID .. ':reserved'
+              redis.call('ZADD', reservedKey, deadlineMs, agentID)
+              if redis.call('PUBLISH', 'process:' .. processID .. ':commands', prefix .. processID .. suffix) > 0 then
+                refresh(processID, pool, nowMs)
+                return processID
+              end
+              redis.call('ZREM', reservedKey, agentID)
+            end
+          end
+          return false
+        end
+
+        """
+
     /// Shared Lua: Redis' own clock in milliseconds. Heartbeats are stamped with it
     /// (`heartbeat_ms`) so that liveness never compares two machines' clocks.
     static let serverTime = """

@@ -19,6 +19,9 @@ public struct RegistrySnapshot: Sendable {
     public var heartbeatAges: [String: Double]
     /// Both halves of the placements, for `ReconcilePlan`.
     public var placements: ReconcilePlan.Registry
+    /// Agents with a reservation on a registered worker that has not expired (on Redis' clock),
+    /// whether a leader or a gateway made it.
+    public var reservations: Set<String>
 }
 
 extension PoolRegistry {
@@ -34,6 +37,7 @@ extension PoolRegistry {
         for entry in scores {
             commands.append(["HGETALL", RedisKeys.process(entry.processID)])
             commands.append(["SMEMBERS", RedisKeys.processAgents(entry.processID)])
+            commands.append(["ZRANGE", RedisKeys.processReservations(entry.processID), "0", "-1", "WITHSCORES"])
         }
         for agentID in pooled { commands.append(["HGET", RedisKeys.agent(agentID), "process_id"]) }
         commands.append(["TIME"])
@@ -43,20 +47,22 @@ extension PoolRegistry {
         var ages: [String: Double] = [:]
         var hosted: [String: Set<String>] = [:]
         let nowMs = Self.milliseconds(time: replies[replies.count - 1])
+        var reservations: Set<String> = []
         for (index, entry) in scores.enumerated() {
-            let hash = RedisHash(replies[2 * index])
+            let hash = RedisHash(replies[3 * index])
             guard let worker = WorkerSnapshot(pool: pool, processID: entry.processID, freeSlots: entry.freeSlots, hash: hash) else {
                 continue
             }
             workers.append(worker)
-            hosted[entry.processID] = Set(replies[2 * index + 1].array?.compactMap(\.string) ?? [])
+            hosted[entry.processID] = Set(replies[3 * index + 1].array?.compactMap(\.string) ?? [])
+            reservations.formUnion(Self.liveReservations(replies[3 * index + 2], nowMs: nowMs))
             // An older worker binary stamps no heartbeat_ms: fall back to its own clock.
             let beatMs = hash["heartbeat_ms"].flatMap(Int.init) ?? Timestamp.milliseconds(worker.lastHeartbeat)
             ages[entry.processID] = Double(max(0, nowMs - beatMs)) / 1000
         }
         var hashes: [String: String] = [:]
         for (offset, agentID) in pooled.enumerated() {
-            if let processID = replies[2 * scores.count + offset].string { hashes[agentID] = processID }
+            if let processID = replies[3 * scores.count + offset].string { hashes[agentID] = processID }
         }
         // Agents a worker lists that the pool's set lost: their hashes too.
         let unlisted = Set(hosted.values.joined()).subtracting(pooled).sorted()
@@ -67,7 +73,20 @@ extension PoolRegistry {
             }
         }
         return RegistrySnapshot(
-            workers: workers, heartbeatAges: ages, placements: ReconcilePlan.Registry(hashes: hashes, hosted: hosted))
+            workers: workers, heartbeatAges: ages, placements: ReconcilePlan.Registry(hashes: hashes, hosted: hosted),
+            reservations: reservations)
+    }
+
+    /// The members of a `ZRANGE … WITHSCORES` reply of `process:<id>:reserved` whose deadline
+    /// (the score, in ms) is still ahead of Redis' clock.
+    static func liveReservations(_ reply: RedisReply, nowMs: Int) -> [String] {
+        let flat = reply.array ?? []
+        return stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in
+            guard let agentID = flat[index].string, let deadline = flat[index + 1].string.flatMap(Double.init),
+                  deadline > Double(nowMs)
+            else { return nil }
+            return agentID
+        }
     }
 
     /// A pipelined reply, or the error it carries thrown.

@@ -8,8 +8,8 @@ import PoolProtocol
 import Redis
 import Registry
 
-/// Spawn and terminate, end to end: record the wish in PostgreSQL, ask the pool's manager,
-/// wait for the worker's confirmation (announced on the events channel, with PostgreSQL
+/// Spawn and terminate, end to end: record the wish in PostgreSQL, place the agent on a free
+/// slot (or, when none is free, ask the pool's manager), wait for the worker's confirmation (announced on the events channel, with PostgreSQL
 /// read as the backstop), and answer. The answer is the row this request wrote as the
 /// worker's announcement says it changed, so a confirmed spawn or terminate costs no second
 /// read; PostgreSQL is read only when no announcement came in time or one did not say enough.
@@ -21,6 +21,8 @@ struct AgentLifecycle: Sendable {
     let logger: Logger
     /// Spares a spawn the `EXISTS pool:<name>:leader` round trip when a leader was just seen.
     let leaders = LeaderSightings()
+    /// Places spawns on free slots without the manager hop.
+    let placement = DirectPlacement()
 
     /// How often a waiting request reads PostgreSQL in case an event was lost.
     static let pollInterval: Duration = .milliseconds(500)
@@ -59,23 +61,24 @@ struct AgentLifecycle: Sendable {
         defer { outcomes.endInterest(agentID) }
         switch try await store.insert(spec, idempotencyKey: idempotencyKey, requestHash: fingerprint) {
         case .created(let record):
-            let receivers: Int
             do {
-                receivers = try await registry.publish(.placeAgent(PlaceAgent(agent: spec)), on: .requests)
+                switch try await placement.place(spec, on: registry) {
+                case .placed:
+                    leaders.record(pool.name)
+                case .noLeader:
+                    leaders.forget(pool.name)
+                    if try await withdraw(agentID) { throw Self.noManager(pool.name) }
+                case .askManager:
+                    try await askManager(spec, registry: registry)
+                }
+            } catch let error as APIError {
+                throw error
             } catch {
                 // Redis failed (the leader check may have come from `leaders`, so this is how
                 // an outage shows first). Take the row back so that the refused spawn leaves
                 // nothing live, unless a worker got the request after all and runs it.
                 leaders.forget(pool.name)
                 if try await withdraw(agentID) { throw error }
-                return try await awaitRunning(record, pool: pool.name, started: started)
-            }
-            if receivers == 0 {
-                // Every manager replica, standbys too, listens on the requests channel for its
-                // whole life: nobody listening means no manager runs, so nobody would place the
-                // agent until one starts (a lease left by a killed leader proves nothing).
-                leaders.forget(pool.name)
-                if try await withdraw(agentID) { throw Self.noManager(pool.name) }
             }
             return try await awaitRunning(record, pool: pool.name, started: started)
         case .existing(let first):
@@ -99,6 +102,18 @@ struct AgentLifecycle: Sendable {
     private func withdraw(_ agentID: String) async throws -> Bool {
         try await store.deleteRefused(id: agentID)
         return try await store.fetch(id: agentID) == nil
+    }
+
+    /// Hands a spawn no free slot could take to the pool's leading manager (scale up, queue or
+    /// refuse). Every manager replica, standbys too, listens on the requests channel for its
+    /// whole life: nobody listening means no manager runs, so nobody would place the agent
+    /// until one starts (a lease left by a killed leader proves nothing); then the row is taken
+    /// back and the spawn answers 503, unless a worker got the agent meanwhile.
+    private func askManager(_ spec: AgentSpec, registry: PoolRegistry) async throws {
+        let receivers = try await registry.publish(.placeAgent(PlaceAgent(agent: spec)), on: .requests)
+        guard receivers == 0 else { return }
+        leaders.forget(registry.pool)
+        if try await withdraw(spec.agentID) { throw Self.noManager(registry.pool) }
     }
 
     /// Throws `no_manager` (503) unless a manager leads the registry's pool (seen within

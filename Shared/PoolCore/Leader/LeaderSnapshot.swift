@@ -21,13 +21,22 @@ public struct LeaderSnapshot: Sendable, Hashable {
     public var shouldRun: [Row]
     /// Rows a DELETE asked to stop that are not terminated yet.
     public var stopping: [StoppingRow]
+    /// Agents with a live reservation on a registered worker (`process:<id>:reserved`), whoever
+    /// made it: a gateway places fresh spawns itself, so a slot held for one the leader never
+    /// saw must not make the leader place that agent a second time before the worker claims it
+    /// (or the reservation expires).
+    public var reservations: Set<String>
 
-    public init(readAt: Date, workers: [WorkerSnapshot], placements: [String: String], shouldRun: [Row], stopping: [StoppingRow]) {
+    public init(
+        readAt: Date, workers: [WorkerSnapshot], placements: [String: String], shouldRun: [Row], stopping: [StoppingRow],
+        reservations: Set<String> = []
+    ) {
         self.readAt = readAt
         self.workers = workers
         self.placements = placements
         self.shouldRun = shouldRun
         self.stopping = stopping
+        self.reservations = reservations
     }
 
     /// An agent that should run.

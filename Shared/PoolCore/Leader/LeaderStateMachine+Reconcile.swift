@@ -45,7 +45,8 @@ extension LeaderStateMachine {
 
         let plan = ReconcilePlan.make(
             shouldRun: shouldRun, placed: snapshot.placements,
-            reserved: queue.agentIDs.union(starts.keys).union(abandonedReserves.keys), liveWorkers: liveIDs)
+            reserved: queue.agentIDs.union(starts.keys).union(abandonedReserves.keys).union(snapshot.reservations),
+            liveWorkers: liveIDs)
         for orphan in plan.orphaned { emit(.releaseOrphan(agentID: orphan.agentID, processID: orphan.processID)) }
         for placement in plan.toStop { ensureStop(placement.agentID, processID: placement.processID) }
         finishStops(snapshot.stopping, placements: snapshot.placements, readStart: readStart)

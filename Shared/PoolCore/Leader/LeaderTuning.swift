@@ -8,7 +8,9 @@ public struct LeaderTuning: Sendable, Hashable {
 
     public var launcher: Launcher
     /// How long a reservation waits for `agent_started` before the agent is placed again.
-    public var startTimeout: Duration = .seconds(15)
+    public var startTimeout: Duration = Self.defaultStartTimeout
+    /// Also how long a gateway's own placement reserves its slot (`PoolRegistry.placeFromGateway`).
+    public static let defaultStartTimeout: Duration = .seconds(15)
     /// The most agents restored from PostgreSQL that are unconfirmed at once (waiting or
     /// started), so that thousands of agents do not stampede the workers and PgBouncer.
     public var maxUnconfirmedRestores = 64

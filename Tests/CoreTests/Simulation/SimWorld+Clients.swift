@@ -3,7 +3,8 @@ import PoolProtocol
 
 /// What clients (through the gateway) and an orchestrator do.
 extension SimWorld {
-    /// `POST …/agents`: insert the row, then ask the leader to place it.
+    /// `POST …/agents`: insert the row, then place it on a free slot (the gateway's own
+    /// placement script, while a manager leads) or, when none is free, ask the leader.
     mutating func spawn() {
         nextAgent += 1
         let agentID = "a\(nextAgent)"
@@ -11,7 +12,40 @@ extension SimWorld {
         rows[agentID] = Row(spec: spec, created: nextAgent)
         facts[agentID] = Fact()
         note("client spawns \(agentID)")
+        if gatewayPlaces(spec) { return }
         publishToLeaders(.placeRequested(spec))
+    }
+
+    /// `GatewayScripts.place`, most of the time: only while a manager leads, with the epoch the
+    /// gateway knows (now and then the previous one: its cache, or a new leader that has not
+    /// written `pool:<name>:epoch` yet; the worker's claim refuses such a start). A failed
+    /// call may or may not have run; the gateway then takes the row back as `deleteRefused`
+    /// does, and answers 503. True when the spawn is done with (placed or refused).
+    private mutating func gatewayPlaces(_ spec: AgentSpec) -> Bool {
+        guard currentLeader != nil, random.chance(0.7) else { return false }
+        let epoch = random.chance(0.1) ? max(0, currentEpoch - 1) : currentEpoch
+        let fails = faults.active && random.chance(faults.ioFailure)
+        if fails, random.chance(0.5) {
+            withdraw(spec.agentID)
+            return true
+        }
+        let outcome = reserve(spec, epoch: epoch)
+        note("gateway places \(spec.agentID) with epoch \(epoch): \(outcome)\(fails ? " (reply lost)" : "")")
+        if fails {
+            withdraw(spec.agentID)
+            return true
+        }
+        return outcome != .noFreeSlot
+    }
+
+    /// The gateway's `deleteRefused` after a failed placement: only a row no worker recorded.
+    private mutating func withdraw(_ agentID: String) {
+        guard let row = rows[agentID], row.status == .pending || row.status == .starting, row.processID == nil,
+              !row.everConfirmed
+        else { return }
+        facts[agentID, default: Fact()].refused = true
+        rows.removeValue(forKey: agentID)
+        note("gateway withdrew \(agentID)")
     }
 
     /// `DELETE …/agents/<id>`: mark it stopping (terminated at once when no worker has it),

@@ -145,7 +145,7 @@ extension SimWorld {
 
     /// The reserve script: announce again where the agent is placed, else reserve on the
     /// emptiest listening ready worker and send it `start_agent`.
-    private mutating func reserve(_ spec: AgentSpec, epoch: Int) -> ReserveOutcome {
+    mutating func reserve(_ spec: AgentSpec, epoch: Int) -> ReserveOutcome {
         if let placedOn = placements[spec.agentID], registry[placedOn] != nil {
             guard isListening(placedOn) else { return .noFreeSlot }
             publish(.toWorker(placedOn, .start(spec, epoch: epoch)))
@@ -205,6 +205,7 @@ extension SimWorld {
                 startedAt: wall(worker.startedAt), lastHeartbeat: wall(worker.lastHeartbeat))
         }
         let ordered = rows.values.sorted { $0.created < $1.created }
+        let reservations = registry.values.flatMap { $0.reserved.filter { $0.value > clock }.keys }
         return LeaderSnapshot(
             readAt: wallNow, workers: workers, placements: placements,
             shouldRun: ordered.filter(\.desiredRunning).map {
@@ -212,7 +213,8 @@ extension SimWorld {
             },
             stopping: ordered.filter { $0.status == .stopping }.map {
                 LeaderSnapshot.StoppingRow(agentID: $0.spec.agentID, processID: $0.processID)
-            })
+            },
+            reservations: Set(reservations))
     }
 
     /// Short forms for the step log.
