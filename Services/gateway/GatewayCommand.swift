@@ -46,7 +46,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let clients = Clients(settings: settings, redisPoolSize: Self.redisPoolSize, logger: logger)
         let pools = configuration.pools.pools
         let registries = Dictionary(uniqueKeysWithValues: pools.map { ($0.name, PoolRegistry(redis: clients.redis, pool: $0.name)) })
-        let directory = PoolDirectory(pools: pools, reader: RegistryReader(redis: clients.redis))
+        let directory = PoolDirectory(pools: pools, reader: RegistryReader(figures: RegistryFiguresReader(redis: clients.redis)))
         let outcomes = AgentOutcomes()
         let lifecycle = AgentLifecycle(
             store: clients.store, registries: registries, outcomes: outcomes, timeout: settings.spawnTimeout, logger: logger)

@@ -1,41 +1,25 @@
 import AgentStore
-import Redis
-import PoolProtocol
+import Registry
 
-/// Leadership of one pool: `pool:<name>:leader` taken with `SET NX PX` and this manager's
-/// owner token, renewed and released only by Lua that checks the token, so a manager can
-/// never extend or drop a lease it lost. Each new leadership increments `pool:<name>:epoch`,
-/// the fencing number every command carries.
+/// Leadership of one pool: the lease in the registry (`PoolRegistry+Lease`: `SET NX PX` with
+/// this manager's owner token, renewed and released only while the token holds it) and the
+/// epoch from PostgreSQL, which keeps increasing even when Redis lost its data, mirrored into
+/// `pool:<name>:epoch`: the fencing number every command carries.
 struct LeaderLease: Sendable {
-    let redis: RedisClient
+    let registry: PoolRegistry
     let epochs: LeadershipStore
-    let pool: String
     let token: String
     let ttl: Duration
 
-    private static let renewScript = RedisScript("""
-        if redis.call('GET', KEYS[1]) == ARGV[1] then
-          return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        end
-        return 0
-        """)
-
-    private static let releaseScript = RedisScript("""
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-        return 0
-        """)
-
-    private var milliseconds: String { String(Int(ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)) }
+    var pool: String { registry.pool }
 
     /// Takes the lease if nobody holds it; returns the new epoch, or nil when another manager
-    /// leads. The epoch comes from PostgreSQL so that it keeps increasing even when Redis
-    /// lost its data; `pool:<name>:epoch` mirrors it for operators.
+    /// leads.
     func tryAcquire() async throws -> Int? {
-        let reply = try await redis.send("SET", RedisKeys.poolLeader(pool), token, "NX", "PX", milliseconds)
-        guard reply.string == "OK" else { return nil }
+        guard try await registry.acquireLease(token: token, ttl: ttl) else { return nil }
         do {
             let epoch = try await epochs.nextEpoch(pool: pool)
-            _ = try await redis.send("SET", RedisKeys.poolEpoch(pool), String(epoch))
+            try await registry.publishEpoch(epoch)
             return epoch
         } catch {
             try? await release()
@@ -45,11 +29,11 @@ struct LeaderLease: Sendable {
 
     /// Extends the lease; false when it is no longer ours.
     func renew() async throws -> Bool {
-        try await redis.evalScript(Self.renewScript, keys: [RedisKeys.poolLeader(pool)], arguments: [token, milliseconds]).int == 1
+        try await registry.renewLease(token: token, ttl: ttl)
     }
 
     /// Gives the lease up so that a standby takes over at once.
     func release() async throws {
-        _ = try await redis.evalScript(Self.releaseScript, keys: [RedisKeys.poolLeader(pool)], arguments: [token])
+        try await registry.releaseLease(token: token)
     }
 }

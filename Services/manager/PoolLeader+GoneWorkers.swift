@@ -27,26 +27,20 @@ extension PoolLeader {
         let named = Set(rows.compactMap(\.processID)).subtracting(live).sorted()
         guard !named.isEmpty else { return [] }
         var unsettled: Set<String> = []
-        var commands = named.flatMap { processID in
-            [["ZSCORE", RedisKeys.poolProcesses(definition.name), processID], ["HMGET", RedisKeys.process(processID), "heartbeat_ms", "last_heartbeat"]]
-        }
-        commands.append(["TIME"])
-        let replies = try await registry.redis.pipeline(commands)
-        let time = replies[replies.count - 1].array ?? []
-        let nowMs = (time.first?.int ?? 0) * 1000 + (time.count > 1 ? (time[1].int ?? 0) / 1000 : 0)
+        let departures = try await registry.departures(named)
         let graceOver = ContinuousClock.now >= repairs.graceUntil
-        for (index, processID) in named.enumerated() {
-            guard replies[2 * index].isNull else {  // registered (again)
+        for processID in named {
+            switch departures[processID] ?? .gone {
+            case .registered:  // registered (again)
                 unsettled.insert(processID)
                 continue
-            }
-            let fields = replies[2 * index + 1].array ?? []
-            let beatMs = fields.first?.int ?? fields.last?.string.flatMap(Timestamp.date).map(Timestamp.milliseconds)
-            if let beatMs {
-                guard graceOver, Liveness.isStale(heartbeatAge: Double(nowMs - beatMs) / 1000, staleAfter: limits.staleAfter) else {
+            case .leftover(let age):
+                guard graceOver, Liveness.isStale(heartbeatAge: age, staleAfter: limits.staleAfter) else {
                     unsettled.insert(processID)
                     continue
                 }
+            case .gone:
+                break
             }
             try await settleRows(ofGoneWorker: processID)
         }

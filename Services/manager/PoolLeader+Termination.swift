@@ -57,8 +57,8 @@ extension PoolLeader {
         }
     }
 
-    /// Whether `process:<id>` exists: the worker is registered.
+    /// Whether the worker is registered (`process:<id>` exists).
     func isRegistered(_ processID: String) async throws -> Bool {
-        try await registry.redis.send("EXISTS", RedisKeys.process(processID)).int == 1
+        try await registry.isRegistered(processID)
     }
 }

@@ -36,8 +36,7 @@ struct PoolManager: Service {
 
     func run() async throws {
         let lease = LeaderLease(
-            redis: clients.redis, epochs: LeadershipStore(client: clients.postgres), pool: definition.name,
-            token: Identifier.make(), ttl: Self.leaseTime)
+            registry: registry, epochs: LeadershipStore(client: clients.postgres), token: Identifier.make(), ttl: Self.leaseTime)
         let slot = LeaderSlot()
         let subscriber = RedisSubscriber(
             configuration: redisConfiguration,

@@ -11,7 +11,7 @@ import Redis
 /// free slots, and the pool's channels. Every change goes through a Lua script in
 /// `RegistryScripts`, so readers never see a half-made change.
 public struct PoolRegistry: Sendable {
-    public let redis: RedisClient
+    let redis: RedisClient
     public let pool: String
 
     public init(redis: RedisClient, pool: String) {
@@ -20,6 +20,11 @@ public struct PoolRegistry: Sendable {
     }
 
     // MARK: Workers
+
+    /// Whether `processID` is registered (`process:<id>` exists).
+    public func isRegistered(_ processID: String) async throws -> Bool {
+        try await redis.send("EXISTS", RedisKeys.process(processID)).int == 1
+    }
 
     /// Registers a worker with no agents and a score of `maxAgents`.
     public func register(_ worker: WorkerIdentity, now: Date = Date()) async throws {

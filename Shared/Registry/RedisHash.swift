@@ -25,10 +25,10 @@ struct RedisHash {
 
 /// How the registry's replies about workers read, for every reader of the registry (the
 /// leader's `PoolRegistry.workers()` and the gateway's pipelined pool figures).
-public enum WorkerReplies {
+enum WorkerReplies {
     /// The members of a `ZRANGE pool:<name>:processes 0 -1 WITHSCORES` reply with their
     /// free-slot scores.
-    public static func scores(_ reply: RedisReply) -> [(processID: String, freeSlots: Int)] {
+    static func scores(_ reply: RedisReply) -> [(processID: String, freeSlots: Int)] {
         let flat = reply.array ?? []
         return stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in
             flat[index].string.map { ($0, Int(Double(flat[index + 1].string ?? "0") ?? 0)) }
@@ -37,7 +37,7 @@ public enum WorkerReplies {
 
     /// A worker from its `HGETALL process:<id>` reply, or nil when the hash is gone or
     /// unreadable (a worker being removed at this very moment).
-    public static func worker(pool: String, processID: String, freeSlots: Int, hash reply: RedisReply) -> WorkerSnapshot? {
+    static func worker(pool: String, processID: String, freeSlots: Int, hash reply: RedisReply) -> WorkerSnapshot? {
         WorkerSnapshot(pool: pool, processID: processID, freeSlots: freeSlots, hash: RedisHash(reply))
     }
 }

@@ -43,7 +43,8 @@ import Testing
             kill(leader.pid, SIGKILL)
             let started = ContinuousClock.now
 
-            // Spawns keep working once the standby leads (within the 5 s lease).
+            // Spawns keep working meanwhile: while the dead leader's lease lasts and the standby
+            // listens, the gateway places on a free slot itself; the standby then takes over.
             var reply = try await stack.spawn()
             while reply.status == 503, ContinuousClock.now - started < .seconds(20) {
                 try await Task.sleep(for: .milliseconds(200))
@@ -51,11 +52,16 @@ import Testing
             }
             print("after killing the leading manager, a spawn succeeded again after \(ContinuousClock.now - started)")
             #expect(reply.status == 201)
-            let epochAfter = try await stack.redis.send("GET", RedisKeys.poolEpoch(pool)).int ?? 0
-            #expect(epochAfter > epochBefore)
+            let tookOver = try await Poll.until("the standby to lead with a higher epoch", timeout: .seconds(20)) {
+                try await stack.redis.send("GET", RedisKeys.poolEpoch(pool)).int ?? 0 > epochBefore
+            }
+            print("the standby led after \(ContinuousClock.now - started) (\(tookOver) of polling)")
+            let afterTakeover = try await stack.spawn()
+            #expect(afterTakeover.status == 201, "\(afterTakeover.text)")
             // The workers outlived their manager and were adopted; nothing was lost.
             let second = try reply.decode(AgentView.self)
-            #expect(try await stack.allRunningExactlyOnce([first.agentID, second.agentID]))
+            let third = try afterTakeover.decode(AgentView.self)
+            #expect(try await stack.allRunningExactlyOnce([first.agentID, second.agentID, third.agentID]))
         }
     }
 

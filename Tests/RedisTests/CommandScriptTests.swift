@@ -2,7 +2,7 @@ import Foundation
 import PoolCore
 import PoolProtocol
 import Redis
-import Registry
+@testable import Registry
 import Testing
 
 /// The scripts that choose or look up a worker and publish its command in the same atomic

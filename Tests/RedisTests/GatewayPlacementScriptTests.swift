@@ -2,7 +2,7 @@ import Foundation
 import PoolCore
 import PoolProtocol
 import Redis
-import Registry
+@testable import Registry
 import Testing
 
 /// The gateway's own placement (`GatewayScripts.place`) against a real Redis: it reserves and

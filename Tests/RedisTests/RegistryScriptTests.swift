@@ -2,7 +2,7 @@ import Foundation
 import PoolCore
 import PoolProtocol
 import Redis
-import Registry
+@testable import Registry
 import Testing
 
 /// The registry's Lua scripts against a real Redis: the free-slot score, reservations and

@@ -2,7 +2,7 @@ import Foundation
 import PoolCore
 import PoolProtocol
 import Redis
-import Registry
+@testable import Registry
 
 /// Registries for the registry script suites: each test gets a pool name no other test uses,
 /// and every key of that pool and its workers is removed afterwards.

@@ -6,7 +6,6 @@ import Foundation
 import PoolConfig
 import PoolCore
 import PoolProtocol
-import Redis
 import Registry
 import ServiceSupport
 
@@ -30,39 +29,17 @@ struct PoolReading: Sendable {
     }
 }
 
-/// Reads the figures of any number of pools in two Redis round trips: one pipeline of
-/// `ZRANGE … WITHSCORES`, `SCARD` and `HGET desired_workers` per pool, then one pipeline of
-/// every worker's `HGETALL`.
+/// Reads the figures of the gateway's pools from the registry (`RegistryFiguresReader`, two
+/// pipelined round trips for any number of pools) and pairs them with their definitions.
 struct RegistryReader: Sendable {
-    let redis: RedisClient
+    let figures: RegistryFiguresReader
 
     func read(_ pools: [PoolDefinition]) async throws -> [PoolReading] {
-        guard !pools.isEmpty else { return [] }
-        let firsts = try await redis.pipeline(pools.flatMap { pool in
-            [
-                ["ZRANGE", RedisKeys.poolProcesses(pool.name), "0", "-1", "WITHSCORES"],
-                ["SCARD", RedisKeys.poolAgents(pool.name)],
-                ["HGET", RedisKeys.poolState(pool.name), "desired_workers"],
-            ]
-        }).map(Self.checked)
-        let scores = pools.indices.map { WorkerReplies.scores(firsts[3 * $0]) }
-        let processIDs = scores.flatMap { $0.map(\.processID) }
-        let hashes = try await redis.pipeline(processIDs.map { ["HGETALL", RedisKeys.process($0)] }).map(Self.checked)
-        let readAt = Date()
-        var next = hashes.makeIterator()
-        return pools.enumerated().map { index, pool in
-            let workers = scores[index].compactMap { entry in
-                next.next().flatMap { WorkerReplies.worker(pool: pool.name, processID: entry.processID, freeSlots: entry.freeSlots, hash: $0) }
-            }
-            return PoolReading(
-                definition: pool, workers: workers, agentCount: firsts[3 * index + 1].int ?? 0,
-                desiredWorkers: firsts[3 * index + 2].int, readAt: readAt)
+        let read = try await figures.read(pools.map(\.name))
+        return zip(pools, read).map { pool, figures in
+            PoolReading(
+                definition: pool, workers: figures.workers, agentCount: figures.agentCount,
+                desiredWorkers: figures.desiredWorkers, readAt: figures.readAt)
         }
-    }
-
-    /// An error reply fails the whole reading, as a single `send` would have.
-    private static func checked(_ reply: RedisReply) throws -> RedisReply {
-        if case .error(let message) = reply { throw RedisError(.server, message) }
-        return reply
     }
 }

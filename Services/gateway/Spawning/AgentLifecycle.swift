@@ -120,12 +120,8 @@ struct AgentLifecycle: Sendable {
     /// `LeaderSightings.freshness`, or `pool:<name>:leader` exists now).
     private func requireLeader(_ registry: PoolRegistry) async throws {
         if leaders.isFresh(registry.pool) { return }
-        guard try await leaderExists(registry) else { throw Self.noManager(registry.pool) }
+        guard try await registry.leaderExists() else { throw Self.noManager(registry.pool) }
         leaders.record(registry.pool)
-    }
-
-    private func leaderExists(_ registry: PoolRegistry) async throws -> Bool {
-        try await registry.redis.send("EXISTS", RedisKeys.poolLeader(registry.pool)).int == 1
     }
 
     private static func noManager(_ pool: String) -> APIError {
