@@ -41,6 +41,19 @@ import Testing
             let steps = try await stack.submitTaskID(agent: agent, input: #"{"op":"steps","steps":3,"delay":0.02}"#)
             #expect(try await stack.finalTask(steps)["status"] as? String == "succeeded")
             #expect(try await stack.taskEvents(steps) == ["queued", "started", "progress", "progress", "progress", "succeeded"])
+            // `?wait` through progress wake-ups answers the outcome; a wait that ends between
+            // two progress events answers the task as it is then (running), not as submitted.
+            let throughProgress = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"steps","steps":3,"delay":0.05}}"#, wait: 10)
+            #expect(throughProgress.status == 200)
+            let outcome = (try throughProgress.json() as? [String: Any])?["status"] as? String
+            #expect(outcome == "succeeded", "\(throughProgress.text)")
+            let waitStarted = ContinuousClock.now
+            let midway = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"steps","steps":8,"delay":0.25}}"#, wait: 1)
+            print("a 1 s wait on a task sending progress every 0.25 s answered \(midway.status) after \(ContinuousClock.now - waitStarted)")
+            #expect(midway.status == 202, "\(midway.text)")
+            let midwayStatus = (try midway.json() as? [String: Any])?["status"] as? String
+            #expect(midwayStatus == "running", "\(midway.text)")
+            _ = try await stack.finalTask(try TestStack.field(midway, "task_id"))
             // The child's environment holds the allowed names only: none of AgentPool's settings.
             let env = try await stack.finalTask(try await stack.submitTaskID(agent: agent, input: #"{"op":"env"}"#))
             let names = Set(((env["output"] as? [String: Any]) ?? [:]).keys)

@@ -25,25 +25,41 @@ struct TaskWatcher: Sendable {
         return await wakeups.next(for: taskID, within: limit)
     }
 
-    /// Reads `task` again after each wake-up (or poll interval) until it is final or
-    /// `deadline` passes, recording each read in `latest`. Call within ``watching(_:_:)``. A
+    /// Reads `task` again after each wake-up that says it ended (or each poll interval) until
+    /// it is final or `deadline` passes, recording each read in `latest`. A wake-up for a step
+    /// on the way (a progress event: status `running`) costs no read, since the final one
+    /// follows and a read at least every poll interval still covers a lost one; the wait reads
+    /// once more at its deadline when it skipped one. Call within ``watching(_:_:)``. A
     /// read that fails ends the wait with the task as last read: what is known is answered.
     func awaitFinal(_ task: TaskRecord, until deadline: ContinuousClock.Instant, latest: LatestRead<TaskRecord>) async -> TaskRecord {
         var current = task
+        var lastRead = ContinuousClock.now
+        var skipped = false
         while !current.status.isFinal {
             let remaining = deadline - .now
-            guard remaining > .zero else { break }
-            _ = await nextWakeup(current.taskID, within: min(remaining, pollInterval))
-            guard !Task.isCancelled else { break }
+            if remaining > .zero {
+                let nextRead = lastRead + pollInterval
+                let wakeup = await nextWakeup(current.taskID, within: min(remaining, max(nextRead - .now, .milliseconds(1))))
+                guard !Task.isCancelled else { break }
+                if let wakeup, !wakeup.status.isFinal, ContinuousClock.now < min(deadline, nextRead) {
+                    skipped = true
+                    continue
+                }
+            } else if !skipped {
+                break
+            }
             do {
                 // A task removed meanwhile (retention) is answered as last seen.
                 guard let fresh = try await store.fetch(taskID: current.taskID) else { break }
                 current = fresh
                 latest.record(fresh)
+                lastRead = .now
+                skipped = false
             } catch {
                 logger.warning("Stopped waiting for a task: cannot read it", metadata: ["task_id": "\(current.taskID)", "error": "\(error)"])
                 break
             }
+            if remaining <= .zero { break }
         }
         return current
     }
