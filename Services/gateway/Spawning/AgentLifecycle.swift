@@ -9,10 +9,11 @@ import Redis
 import Registry
 
 /// Spawn and terminate, end to end: record the wish in PostgreSQL, place the agent on a free
-/// slot (or, when none is free, ask the pool's manager), wait for the worker's confirmation (announced on the events channel, with PostgreSQL
-/// read as the backstop), and answer. The answer is the row this request wrote as the
-/// worker's announcement says it changed, so a confirmed spawn or terminate costs no second
-/// read; PostgreSQL is read only when no announcement came in time or one did not say enough.
+/// slot (or, when none is free, ask the pool's manager), wait for the worker's confirmation
+/// (announced on the events channel, with PostgreSQL read as the backstop), and answer. The
+/// answer is the row this request wrote as the worker's announcement says it changed, so a
+/// confirmed spawn or terminate costs no second read; PostgreSQL is read only when no
+/// announcement came in time or one did not say enough.
 struct AgentLifecycle: Sendable {
     let store: AgentStore
     let registries: [String: PoolRegistry]
