@@ -42,8 +42,11 @@ final class PostgresPoller: Sendable {
     /// the poll(2) backend on Linux); they call `stop()` afterwards.
     init(backend: any PollerBackend = PostgresPoller.platformBackend()) {
         self.backend = backend
-        let thread = Thread { [self] in run() }
-        thread.name = "postgres-poller"
+        let thread = Thread { [self] in
+            // Named from inside: on Linux a name set before start is not given to the thread.
+            Thread.current.name = "postgres-poller"
+            run()
+        }
         thread.start()
     }
 
