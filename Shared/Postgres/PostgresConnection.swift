@@ -25,6 +25,9 @@ public final class PostgresConnection {
     var isPoisoned = false
     /// How long each statement may take before the connection is given up.
     let queryTimeout: Duration
+    /// While set, statements ignore the task's cancellation (still bounded by the query
+    /// timeout): `WriteCoalescer` sets it, since a batch carries other callers' writes.
+    var ignoresCancellation = false
 
     init(handle: OpaquePointer, poller: PostgresPoller, password: String?, queryTimeout: Duration) {
         self.handle = handle
@@ -48,7 +51,7 @@ public final class PostgresConnection {
         guard !sql.utf8.contains(0), !texts.contains(where: { $0?.utf8.contains(0) ?? false }) else {
             throw Self.nulError
         }
-        guard !Task.isCancelled else { throw Self.cancelledBeforeSending }
+        guard ignoresCancellation || !Task.isCancelled else { throw Self.cancelledBeforeSending }
         let deadline = ContinuousClock.now + queryTimeout
         let values = texts.map { $0.map { UnsafePointer(strdup($0)) } ?? nil }
         let sent = PQsendQueryParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
@@ -65,7 +68,7 @@ public final class PostgresConnection {
     public func execute(script: String) async throws(PostgresError) {
         let handle = try liveHandle()
         guard !script.utf8.contains(0) else { throw Self.nulError }
-        guard !Task.isCancelled else { throw Self.cancelledBeforeSending }
+        guard ignoresCancellation || !Task.isCancelled else { throw Self.cancelledBeforeSending }
         let deadline = ContinuousClock.now + queryTimeout
         guard PQsendQuery(handle, script) == 1 else {
             throw PostgresError(code: errorCode(handle), message: libpqMessage())
@@ -148,7 +151,8 @@ public final class PostgresConnection {
             case .flush:
                 action = exchange.flushed(PQflush(handle))
             case .wait(let events):
-                action = exchange.waited(await poller.wait(registration, for: events, until: deadline))
+                action = exchange.waited(
+                    await poller.wait(registration, for: events, until: deadline, cancellable: !ignoresCancellation))
             case .consumeInput:
                 action = exchange.consumed(ok: PQconsumeInput(handle) != 0)
             case .checkBusy:

@@ -126,6 +126,10 @@ public final class WriteCoalescer<Input: Sendable, Output: Sendable>: Sendable {
                 progress.withLock { $0 = .taken(joined) }
                 let inputs = (leader.map { [$0.input] } ?? []) + joined.map(\.input)
                 guard !inputs.isEmpty else { return nil }
+                // Once sent, a batch finishes even if the leader's task is cancelled: it carries
+                // other callers' writes (see `submit`).
+                connection.ignoresCancellation = true
+                defer { connection.ignoresCancellation = false }
                 let outputs = try await run(connection, inputs)
                 guard outputs.count == inputs.count else {
                     throw PostgresError(code: .decoding, message: "A batch of \(inputs.count) writes gave \(outputs.count) results.")

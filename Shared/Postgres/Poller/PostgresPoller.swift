@@ -98,31 +98,40 @@ final class PostgresPoller: Sendable {
     }
 
     /// Suspends until the socket is ready for `events`, `deadline` passes, or the task is
-    /// cancelled (which ends the wait at once).
-    func wait(_ registration: Registration, for events: PollerEvents, until deadline: ContinuousClock.Instant) async
-        -> PollerOutcome
-    {
+    /// cancelled (which ends the wait at once, unless `cancellable` is false).
+    func wait(
+        _ registration: Registration, for events: PollerEvents, until deadline: ContinuousClock.Instant,
+        cancellable: Bool = true
+    ) async -> PollerOutcome {
         let token = tokens.add(1, ordering: .relaxed).newValue
+        guard cancellable else { return await suspend(registration, events, deadline, token, cancellable: false) }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<PollerOutcome, Never>) in
-                // Task.isCancelled is read under the lock the cancel handler takes too: either
-                // the handler finds this waiter, or this sees the cancellation.
-                let action = state.withLock { state in
-                    let action = state.book.wait(
-                        fd: registration.fd, events: events, deadline: deadline, token: token, waiter: continuation,
-                        isCancelled: Task.isCancelled, now: .now)
-                    if case .arm(let armed, _) = action { backend.arm(armed) }
-                    return action
-                }
-                switch action {
-                case .resume(let outcome):
-                    continuation.resume(returning: outcome)
-                case .arm(_, let wakePoller):
-                    if wakePoller || backend.needsArmedSet { backend.wake() }
-                }
-            }
+            await suspend(registration, events, deadline, token, cancellable: true)
         } onCancel: {
             state.withLock { $0.book.cancel(token: token) }?.resume(returning: .cancelled)
+        }
+    }
+
+    private func suspend(
+        _ registration: Registration, _ events: PollerEvents, _ deadline: ContinuousClock.Instant, _ token: Int,
+        cancellable: Bool
+    ) async -> PollerOutcome {
+        await withCheckedContinuation { (continuation: CheckedContinuation<PollerOutcome, Never>) in
+            // Task.isCancelled is read under the lock the cancel handler takes too: either
+            // the handler finds this waiter, or this sees the cancellation.
+            let action = state.withLock { state in
+                let action = state.book.wait(
+                    fd: registration.fd, events: events, deadline: deadline, token: token, waiter: continuation,
+                    isCancelled: cancellable && Task.isCancelled, now: .now)
+                if case .arm(let armed, _) = action { backend.arm(armed) }
+                return action
+            }
+            switch action {
+            case .resume(let outcome):
+                continuation.resume(returning: outcome)
+            case .arm(_, let wakePoller):
+                if wakePoller || backend.needsArmedSet { backend.wake() }
+            }
         }
     }
 
