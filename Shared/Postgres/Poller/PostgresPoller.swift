@@ -1,6 +1,10 @@
 import Foundation
 import Synchronization
 
+#if os(Linux)
+import CEpoll
+#endif
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -43,8 +47,10 @@ final class PostgresPoller: Sendable {
     init(backend: any PollerBackend = PostgresPoller.platformBackend()) {
         self.backend = backend
         let thread = Thread { [self] in
-            // Named from inside: on Linux a name set before start is not given to the thread.
-            Thread.current.name = "postgres-poller"
+            // Named from inside (Foundation's Thread.name reaches the system only sometimes).
+            #if os(Linux)
+            _ = agentpool_name_this_thread("postgres-poller")
+            #endif
             run()
         }
         thread.start()
