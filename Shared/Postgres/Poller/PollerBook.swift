@@ -59,7 +59,7 @@ struct PollerBook<Waiter> {
     private var nextGeneration: UInt32 = 1
     private var waiting: [Int32: Entry] = [:]
     private var socketOfToken: [Int: Int32] = [:]
-    /// The deadline the poller thread sleeps towards; nil when it sleeps without one.
+    /// When the poller thread will wake by itself; nil before it first slept.
     private(set) var sleepingUntil: ContinuousClock.Instant?
 
     /// The number of registered sockets.
@@ -130,12 +130,18 @@ struct PollerBook<Waiter> {
         return due.values.sorted { $0.token < $1.token }.map(\.waiter)
     }
 
-    /// The poller thread is about to sleep: how long (milliseconds for epoll_wait/poll, -1
-    /// for no deadline), remembering the deadline it sleeps towards.
+    /// The longest the poller thread sleeps, with or without waiters. A wait whose deadline
+    /// lies beyond the thread's next wake-up need not wake it (no pipe write, no extra
+    /// wake-up per statement: deadlines are seconds away, statements a millisecond); the
+    /// thread takes the deadline into account when it next wakes. Idle, it wakes once a
+    /// second, which costs nothing measurable.
+    static var maximumSleep: Duration { .seconds(1) }
+
+    /// The poller thread is about to sleep: how long, in milliseconds for epoll_wait/poll,
+    /// until the earliest deadline or `maximumSleep`, remembering when it will wake.
     mutating func sleep(now: ContinuousClock.Instant) -> Int32 {
-        let next = waiting.values.map(\.deadline).min()
+        let next = min(waiting.values.map(\.deadline).min() ?? now + Self.maximumSleep, now + Self.maximumSleep)
         sleepingUntil = next
-        guard let next else { return -1 }
         guard next > now else { return 0 }
         // Rounded up, so that the thread never wakes just before a deadline and spins.
         let milliseconds = ((next - now) / .milliseconds(1)).rounded(.up)
