@@ -83,6 +83,27 @@ struct PostgresNonBlockingTests {
         }
     }
 
+    @Test("a server that closes the connection halfway through a message fails the call with .connection",
+          .timeLimit(.minutes(1)))
+    func halfMessageThenClose() async throws {
+        let server = try HalfReplyServer()
+        defer { server.close() }
+        var configuration = try TestDatabase.configuration(TestDatabase.pgbouncer)
+        configuration.host = "127.0.0.1"
+        configuration.port = server.port
+        configuration.password = nil
+        configuration.connectTimeoutSeconds = 2
+        configuration.queryTimeout = .seconds(5)
+        try await TestDatabase.withClient(configuration, poolSize: 1) { client in
+            let outcome = try await PostgresDeadlineTests.callers(1, bound: .seconds(15)) { _ in
+                try await client.query("SELECT 1")
+            }[0]
+            print("half a RowDescription, then the server closed: \(outcome.description)")
+            #expect(outcome.code == .connection)
+            #expect(outcome.elapsed < .seconds(3), "the close must end the wait, not the 5 s query timeout")
+        }
+    }
+
     @Test("a reply of several MB arrives whole across many reads", .timeLimit(.minutes(1)))
     func largeReply() async throws {
         try await TestDatabase.withClient(poolSize: 1) { client in
@@ -211,5 +232,5 @@ final class SilentListener: Sendable {
         self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    func close() { _ = Glibc.close(descriptor) }
+    func close() { closeDescriptor(descriptor) }
 }
