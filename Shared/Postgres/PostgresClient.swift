@@ -1,6 +1,5 @@
 import Logging
 
-
 /// A small pool of libpq connections, safe to share across tasks.
 ///
 /// The connections run in libpq's non-blocking mode on the caller's own task; whenever one
