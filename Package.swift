@@ -41,6 +41,8 @@ let package = Package(
         .systemLibrary(
             name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]),
+        // epoll for the PostgreSQL poller (Glibc's module does not export it); empty elsewhere.
+        .systemLibrary(name: "CEpoll", path: "Shared/CEpoll"),
         .systemLibrary(
             name: "CYAML", path: "Shared/CYAML", pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]),
@@ -51,7 +53,7 @@ let package = Package(
             name: "Redis", dependencies: ["CHiredis", "URLCoding", nioPosix, logging, metrics],
             path: "Shared/Redis", swiftSettings: strictSettings),
         .target(
-            name: "Postgres", dependencies: ["CLibPQ", "URLCoding", nioPosix, logging, metrics],
+            name: "Postgres", dependencies: ["CLibPQ", "CEpoll", "URLCoding", logging, metrics, lifecycle],
             path: "Shared/Postgres", swiftSettings: strictSettings),
         .target(
             name: "YAML", dependencies: ["CYAML"],

@@ -115,7 +115,7 @@ extension AgentStore {
     /// first one waited for the agent's row.
     public func markFailed(id: String, reason: String, fence: LeadershipEpoch) async throws {
         try await client.withTransaction { connection in
-            let result = try connection.query(
+            let result = try await connection.query(
                 """
                 WITH \(Self.fenceCTE),
                 changed AS (
@@ -130,7 +130,7 @@ extension AgentStore {
                 [fence.pool, fence.epoch, id, reason])
             try Self.requireLeading(result, fence)
             guard try result.rows.first?.decode("changed", as: Int.self) == 1 else { return }
-            try connection.query(
+            try await connection.query(
                 """
                 SELECT agentpool_end_unfinished(ARRAY[$1::uuid], 'failed',
                     jsonb_build_object('message', 'agent failed: ' || $2::text, 'retryable', false))

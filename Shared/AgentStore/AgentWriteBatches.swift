@@ -84,12 +84,12 @@ struct AgentWriteBatches: Sendable {
             LEFT JOIN changed ON changed.id = v.id LEFT JOIN agents AS before ON before.id = v.id
         """
 
-    private static func markRunning(on connection: PostgresConnection, _ writes: [Running]) throws -> [RunningOutcome] {
+    private static func markRunning(on connection: PostgresConnection, _ writes: [Running]) async throws -> [RunningOutcome] {
         if writes.count == 1 {
-            let result = try connection.query(AgentStore.markRunningSQL, [writes[0].id, writes[0].processID])
+            let result = try await connection.query(AgentStore.markRunningSQL, [writes[0].id, writes[0].processID])
             return [try runningOutcome(result.rows.first, processID: writes[0].processID)]
         }
-        let result = try connection.query(
+        let result = try await connection.query(
             markRunningBatchSQL, [uuidArray(writes.map(\.id)), uuidArray(writes.map(\.processID))])
         var byID: [String: PostgresRow] = [:]
         for row in result.rows { byID[try row.decode("id", as: UUID.self).uuidString.lowercased()] = row }
@@ -106,31 +106,31 @@ struct AgentWriteBatches: Sendable {
         return .notWanted
     }
 
-    private static func markTerminated(on connection: PostgresConnection, _ ids: [String]) throws -> [Date?] {
+    private static func markTerminated(on connection: PostgresConnection, _ ids: [String]) async throws -> [Date?] {
         if ids.count == 1 {
-            let result = try connection.query(AgentStore.markTerminatedSQL(ids: "ARRAY[$1::uuid]"), [ids[0]])
+            let result = try await connection.query(AgentStore.markTerminatedSQL(ids: "ARRAY[$1::uuid]"), [ids[0]])
             return [try result.rows.first.map { try $0.decode("updated_at") }]
         }
-        let result = try connection.query(AgentStore.markTerminatedSQL(ids: "$1::uuid[]"), [uuidArray(ids)])
+        let result = try await connection.query(AgentStore.markTerminatedSQL(ids: "$1::uuid[]"), [uuidArray(ids)])
         let byID = try updatedAt(result)
         return ids.map { byID[$0] }
     }
 
-    private static func markStopping(on connection: PostgresConnection, _ ids: [String]) throws -> [AgentRecord?] {
+    private static func markStopping(on connection: PostgresConnection, _ ids: [String]) async throws -> [AgentRecord?] {
         if ids.count == 1 {
-            let result = try connection.query(AgentStore.markStoppingSQL(ids: "ARRAY[$1::uuid]"), [ids[0]])
+            let result = try await connection.query(AgentStore.markStoppingSQL(ids: "ARRAY[$1::uuid]"), [ids[0]])
             return [try result.rows.first.map(AgentRecord.init(row:))]
         }
-        let result = try connection.query(AgentStore.markStoppingSQL(ids: "$1::uuid[]"), [uuidArray(ids)])
+        let result = try await connection.query(AgentStore.markStoppingSQL(ids: "$1::uuid[]"), [uuidArray(ids)])
         let byID = try records(result)
         return ids.map { byID[$0] }
     }
 
-    private static func insert(on connection: PostgresConnection, _ rows: [NewRow]) throws -> [AgentRecord] {
+    private static func insert(on connection: PostgresConnection, _ rows: [NewRow]) async throws -> [AgentRecord] {
         let result: PostgresResult
         if rows.count == 1 {
             let row = rows[0]
-            result = try connection.query(
+            result = try await connection.query(
                 AgentStore.insertSQL,
                 [row.id, row.name, row.poolName, row.role, try AgentStore.json(row.metadata), nil, row.requestHash])
         } else {
@@ -140,7 +140,7 @@ struct AgentWriteBatches: Sendable {
             } catch {
                 throw PostgresError(code: .decoding, message: "The new agents could not be encoded as JSON.")
             }
-            result = try connection.query(
+            result = try await connection.query(
                 """
                 INSERT INTO agents (id, name, pool_name, role, metadata, desired_state, status, request_hash)
                 SELECT v.id, v.name, v.pool_name, v.role, v.metadata, 'running', 'pending', v.request_hash

@@ -1,11 +1,11 @@
-/// Moves a `PostgresConnection` between threads. Safe because the pool hands each
-/// connection to one lease at a time, and a lease uses it on one thread at a time.
+/// Moves a `PostgresConnection` between tasks. Safe because the pool hands each connection
+/// to one lease at a time, and a lease uses it from one task.
 struct PooledConnection: @unchecked Sendable {
     let connection: PostgresConnection
 }
 
 /// The bookkeeping of `PostgresClient`'s connections: who may use which, who waits, and
-/// when to stop opening new ones. It never calls libpq; callers do that on pool threads.
+/// when to stop opening new ones. It never calls libpq; the client does that.
 final class ConnectionPool: Sendable {
     /// What a caller received: an idle connection, or the right to open a new one.
     enum Lease: Sendable {
@@ -34,6 +34,8 @@ final class ConnectionPool: Sendable {
         var nextWaiterID = 0
         var isClosed = false
         var backoff = Backoff()
+        /// Callers of `drained()`, resumed once the pool is closed and `open` reaches 0.
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// The most connections open at once.
@@ -127,39 +129,62 @@ final class ConnectionPool: Sendable {
                 + "hold them; check the database, or raise DB_POOL_SIZE.")
     }
 
+    /// Returns once the pool is closed and every connection it lent came back (as a closed
+    /// connection's freed slot); `close()` must have been called.
+    func drained() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                guard state.isClosed, state.open > 0 else { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// The drain waiters to resume now that a slot was freed, if that was the last one.
+    private static func drainedWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        guard state.isClosed, state.open == 0 else { return [] }
+        defer { state.drainWaiters.removeAll() }
+        return state.drainWaiters
+    }
+
     /// Takes back a healthy connection after a lease. Returns false when the pool is closed:
     /// the caller must then close the connection itself.
     func release(_ connection: PooledConnection) -> Bool {
-        let outcome: (kept: Bool, waiter: Waiter?) = state.withLock { state in
+        let outcome: (kept: Bool, waiter: Waiter?, drained: [CheckedContinuation<Void, Never>]) = state.withLock { state in
             if state.isClosed {
                 state.open -= 1
-                return (false, nil)
+                return (false, nil, Self.drainedWaiters(&state))
             }
-            if !state.waiters.isEmpty { return (true, state.waiters.removeFirst()) }
+            if !state.waiters.isEmpty { return (true, state.waiters.removeFirst(), []) }
             state.idle.append(connection)
-            return (true, nil)
+            return (true, nil, [])
         }
         outcome.waiter?.resume(with: .success(.reuse(connection)))
+        for waiter in outcome.drained { waiter.resume() }
         return outcome.kept
     }
 
     /// Frees the slot of a connection that was closed or never opened. The next waiter may
     /// open a new one; while connects back off, every waiter fails fast instead.
     func releaseSlot() {
-        let (served, failed, error): (Waiter?, [Waiter], PostgresError?) = state.withLock { state in
+        typealias Outcome = (served: Waiter?, failed: [Waiter], error: PostgresError?, drained: [CheckedContinuation<Void, Never>])
+        let outcome: Outcome = state.withLock { state in
             state.open -= 1
-            guard !state.waiters.isEmpty, !state.isClosed else { return (nil, [], nil) }
+            guard !state.waiters.isEmpty, !state.isClosed else { return (nil, [], nil, Self.drainedWaiters(&state)) }
             if let error = Self.backoffError(state.backoff) {
                 defer { state.waiters.removeAll() }
-                return (nil, state.waiters, error)
+                return (nil, state.waiters, error, [])
             }
             state.open += 1
-            return (state.waiters.removeFirst(), [], nil)
+            return (state.waiters.removeFirst(), [], nil, [])
         }
-        served?.resume(with: .success(.open))
-        if let error {
-            for waiter in failed { waiter.resume(with: .failure(error)) }
+        outcome.served?.resume(with: .success(.open))
+        if let error = outcome.error {
+            for waiter in outcome.failed { waiter.resume(with: .failure(error)) }
         }
+        for waiter in outcome.drained { waiter.resume() }
     }
 
     /// Records the outcome of a connect attempt for the backoff.

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A value guarded by a lock that closures can capture (a `Mutex` itself cannot be captured
-/// by an escaping closure), for state touched from both async code and pool threads.
+/// by an escaping closure), for state touched from several tasks at once.
 final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 

@@ -21,7 +21,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let configuration = Code(kind: .configuration)
         /// The client was closed.
         public static let shutdown = Code(kind: .shutdown)
-        /// The calling task was cancelled before the statement was sent.
+        /// The calling task was cancelled: before the statement was sent, or while it ran (then
+        /// the connection was closed, and the statement may or may not have run).
         public static let cancelled = Code(kind: .cancelled)
         /// The statement had no answer within `PostgresConfiguration.queryTimeout`: the
         /// connection was closed, and the statement may or may not have run.

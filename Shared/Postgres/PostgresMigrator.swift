@@ -40,9 +40,9 @@ public struct PostgresMigrator: Sendable {
         }
 
         let recorded = try await client.withTransaction { connection in
-            try Self.lock(connection)
+            try await Self.lock(connection)
             // Under the lock, so two starters never race on creating the table.
-            try connection.query(
+            try await connection.query(
                 """
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version int PRIMARY KEY,
@@ -50,7 +50,7 @@ public struct PostgresMigrator: Sendable {
                     applied_at timestamptz NOT NULL DEFAULT now()
                 )
                 """)
-            return try Set(connection.query("SELECT version FROM schema_migrations").rows.map {
+            return try await Set(connection.query("SELECT version FROM schema_migrations").rows.map {
                 try $0.decode("version", as: Int.self)
             })
         }
@@ -82,13 +82,13 @@ public struct PostgresMigrator: Sendable {
     /// Applies one migration unless another starter already did; true when this call did.
     private func apply(_ migration: PostgresMigration) async throws -> Bool {
         try await client.withTransaction { connection in
-            try Self.lock(connection)
+            try await Self.lock(connection)
             // Another starter may have applied it while we waited for the lock.
-            let present = try connection.query(
+            let present = try await connection.query(
                 "SELECT 1 FROM schema_migrations WHERE version = $1", [migration.version])
             guard present.rows.isEmpty else { return false }
-            try connection.execute(script: migration.sql)
-            try connection.query(
+            try await connection.execute(script: migration.sql)
+            try await connection.query(
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                 [migration.version, migration.name])
             return true
@@ -106,7 +106,7 @@ public struct PostgresMigrator: Sendable {
     }
 
     /// Takes the migration lock until the current transaction ends.
-    private static func lock(_ connection: PostgresConnection) throws(PostgresError) {
-        try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey])
+    private static func lock(_ connection: PostgresConnection) async throws(PostgresError) {
+        try await connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey])
     }
 }

@@ -6,8 +6,7 @@
 /// so a lone caller pays nothing over a plain query (no extra task, no extra hop; measured,
 /// a task per batch cost a sequential spawn about 0.7 ms). Writes that arrive while the
 /// leader still waits for a connection (all connections busy) join it, and the whole batch
-/// goes out as one statement, one commit and one thread-pool round trip when a connection
-/// frees.
+/// goes out as one statement, one commit and one round trip when a connection frees.
 ///
 /// `run` gets the inputs of one batch and returns one output per input, in the same order;
 /// it decides how to write them (usually a single-row statement for one input and a set-based
@@ -16,7 +15,7 @@
 /// throws, every caller of that batch gets the error; later batches are not affected.
 public final class WriteCoalescer<Input: Sendable, Output: Sendable>: Sendable {
     /// Writes one batch on a connection; returns one output per input, in order.
-    public typealias Run = @Sendable (PostgresConnection, [Input]) throws -> [Output]
+    public typealias Run = @Sendable (PostgresConnection, [Input]) async throws -> [Output]
 
     private struct Pending: Sendable {
         let id: Int
@@ -127,7 +126,11 @@ public final class WriteCoalescer<Input: Sendable, Output: Sendable>: Sendable {
                 progress.withLock { $0 = .taken(joined) }
                 let inputs = (leader.map { [$0.input] } ?? []) + joined.map(\.input)
                 guard !inputs.isEmpty else { return nil }
-                let outputs = try run(connection, inputs)
+                // Once sent, a batch finishes even if the leader's task is cancelled: it carries
+                // other callers' writes (see `submit`).
+                connection.ignoresCancellation = true
+                defer { connection.ignoresCancellation = false }
+                let outputs = try await run(connection, inputs)
                 guard outputs.count == inputs.count else {
                     throw PostgresError(code: .decoding, message: "A batch of \(inputs.count) writes gave \(outputs.count) results.")
                 }

@@ -90,13 +90,13 @@ enum AttemptWrites {
 
     // MARK: Batches
 
-    private static func runStarts(on connection: PostgresConnection, _ starts: [Start]) throws -> [Result<StartAnswer, any Error>] {
+    private static func runStarts(on connection: PostgresConnection, _ starts: [Start]) async throws -> [Result<StartAnswer, any Error>] {
         if starts.count == 1 {
-            let result = try connection.query(startSQL, startParameters(starts[0]))
+            let result = try await connection.query(startSQL, startParameters(starts[0]))
             let row = result.rows.first
             return [Result { .decided(try attemptStart(outcome: row?["outcome"], row: row)) }]
         }
-        let result = try connection.query(
+        let result = try await connection.query(
             "SELECT r.n, r.outcome, (r.task).* FROM agentpool_start_attempts($1::uuid[], $2::uuid[]) AS r",
             [TaskStore.uuidArray(starts.map(\.taskID)), TaskStore.uuidArray(starts.map(\.processID))])
         var answers = [Result<StartAnswer, any Error>](
@@ -113,15 +113,15 @@ enum AttemptWrites {
         return answers
     }
 
-    private static func runFinishes(on connection: PostgresConnection, _ finishes: [Finish]) throws -> [Result<TaskRecord?, any Error>] {
+    private static func runFinishes(on connection: PostgresConnection, _ finishes: [Finish]) async throws -> [Result<TaskRecord?, any Error>] {
         if finishes.count == 1 {
-            let result = try connection.query(finishSQL, finishParameters(finishes[0]))
+            let result = try await connection.query(finishSQL, finishParameters(finishes[0]))
             return [Result { try result.rows.first.map(TaskRecord.init(row:)) }]
         }
         // Every output and error is JSON text that `TaskJSON` encoded: the arrays join them as is.
         let outputs = "[" + finishes.map { $0.output ?? "null" }.joined(separator: ",") + "]"
         let errors = "[" + finishes.map { $0.error ?? "null" }.joined(separator: ",") + "]"
-        let result = try connection.query(
+        let result = try await connection.query(
             """
             SELECT r.n, (r.task).*
             FROM agentpool_finish_attempts($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::jsonb, $6::jsonb) AS r

@@ -78,10 +78,10 @@ enum ProgressWrites {
         SELECT bumped.n, bumped.event_seq FROM bumped
         """
 
-    private static func run(on connection: PostgresConnection, _ writes: [Write]) throws -> [Int?] {
+    private static func run(on connection: PostgresConnection, _ writes: [Write]) async throws -> [Int?] {
         if writes.count == 1 {
             let write = writes[0]
-            let result = try connection.query(singleSQL, [write.taskID, write.attempt, write.owner, try TaskJSON.encode(write.data)])
+            let result = try await connection.query(singleSQL, [write.taskID, write.attempt, write.owner, try TaskJSON.encode(write.data)])
             return [try result.rows.first?.decode("id", as: Int.self)]
         }
         let json: String
@@ -93,7 +93,7 @@ enum ProgressWrites {
         } catch {
             throw TaskStoreError(.unencodable, "a batch of progress events could not be encoded as JSON")
         }
-        let result = try connection.query(batchSQL, [json])
+        let result = try await connection.query(batchSQL, [json])
         var ids = [Int?](repeating: nil, count: writes.count)
         for row in result.rows {
             let n = try row.decode("n", as: Int.self)

@@ -59,13 +59,13 @@ enum SubmitWrites {
         }
     }
 
-    private static func run(on connection: PostgresConnection, _ submits: [Submit]) throws -> [Result<Answer, any Error>] {
+    private static func run(on connection: PostgresConnection, _ submits: [Submit]) async throws -> [Result<Answer, any Error>] {
         if submits.count == 1 {
-            let result = try connection.query(singleSQL, singleParameters(submits[0]))
+            let result = try await connection.query(singleSQL, singleParameters(submits[0]))
             let row = result.rows.first
             return [Result { .decided(try outcome(row?["outcome"], row: row)) }]
         }
-        let result = try connection.query(
+        let result = try await connection.query(
             """
             SELECT r.n, r.outcome, (r.task).*
             FROM agentpool_submit_to_agents($1::uuid[], $2::uuid[], $3::jsonb, $4::float8[], $5::int[], $6::int[]) AS r

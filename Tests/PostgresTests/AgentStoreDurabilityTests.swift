@@ -33,12 +33,12 @@ import Testing
         }
         // Inside one transaction, so that SHOW sees what the statement set for it.
         let settings = try await client.withTransaction { connection -> [String?] in
-            let before = try connection.query("SHOW synchronous_commit").rows.first?["synchronous_commit"]
-            let single = try connection.query(AgentStore.markRunningSQL, [first, worker])
-            let afterSingle = try connection.query("SHOW synchronous_commit").rows.first?["synchronous_commit"]
-            let batch = try connection.query(
+            let before = try await connection.query("SHOW synchronous_commit").rows.first?["synchronous_commit"]
+            let single = try await connection.query(AgentStore.markRunningSQL, [first, worker])
+            let afterSingle = try await connection.query("SHOW synchronous_commit").rows.first?["synchronous_commit"]
+            let batch = try await connection.query(
                 AgentWriteBatches.markRunningBatchSQL, ["{\(first),\(second)}", "{\(worker),\(worker)}"])
-            let afterBatch = try connection.query("SHOW synchronous_commit").rows.first?["synchronous_commit"]
+            let afterBatch = try await connection.query("SHOW synchronous_commit").rows.first?["synchronous_commit"]
             return [before, afterSingle, afterBatch, "\(single.rows.count)", "\(batch.rows.count)"]
         }
         print("synchronous_commit before, after the single-row and after the batch statement:", settings)

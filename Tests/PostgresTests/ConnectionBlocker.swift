@@ -17,7 +17,7 @@ final class ConnectionBlocker: Sendable {
                 try await client.withConnection { [self] connection in
                     started.add(1, ordering: .sequentiallyConsistent)
                     while !released.load(ordering: .sequentiallyConsistent) {
-                        try connection.query("SELECT pg_sleep(0.005)")
+                        try await connection.query("SELECT pg_sleep(0.005)")
                     }
                 }
             }

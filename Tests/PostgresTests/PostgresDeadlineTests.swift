@@ -86,7 +86,7 @@ struct PostgresDeadlineTests {
         try await TestDatabase.withClient(configuration, poolSize: 1) { client in
             let before: Int = try await client.query("SELECT pg_backend_pid() AS pid").rows[0].decode("pid")
             let outcome = try await Self.callers(1, bound: .seconds(15)) { _ in
-                try await client.withTransaction { connection in try connection.query("SELECT pg_sleep(3)") }
+                try await client.withTransaction { connection in try await connection.query("SELECT pg_sleep(3)") }
             }[0]
             print("a 3 s statement in a transaction with a 2 s deadline: \(outcome.description)")
             #expect(outcome.code == .server)

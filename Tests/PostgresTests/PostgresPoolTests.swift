@@ -54,7 +54,7 @@ struct PostgresPoolTests {
         try await TestDatabase.withClient(TestDatabase.direct, poolSize: 1) { client in
             await #expect {
                 try await client.withConnection { connection in
-                    let pid: Int = try connection.query("SELECT pg_backend_pid() AS pid").rows[0].decode("pid")
+                    let pid: Int = try await connection.query("SELECT pg_backend_pid() AS pid").rows[0].decode("pid")
                     // Terminated from another connection while this one is lent out.
                     let semaphore = DispatchSemaphore(value: 0)
                     Task {
@@ -62,7 +62,7 @@ struct PostgresPoolTests {
                         semaphore.signal()
                     }
                     semaphore.wait()
-                    try connection.query("SELECT 1")
+                    try await connection.query("SELECT 1")
                 }
             } throws: { error in
                 (error as? PostgresError)?.code == .connection

@@ -11,8 +11,8 @@ struct PostgresTransactionTests {
         try await TestDatabase.withClient { client in
             try await TestDatabase.withTable(client, "commit", "n int") { table in
                 let returned = try await client.withTransaction { connection in
-                    try connection.query("INSERT INTO \(table) VALUES ($1), ($2)", [1, 2])
-                    return try connection.query("SELECT count(*) AS n FROM \(table)").rows[0].decode("n", as: Int.self)
+                    try await connection.query("INSERT INTO \(table) VALUES ($1), ($2)", [1, 2])
+                    return try await connection.query("SELECT count(*) AS n FROM \(table)").rows[0].decode("n", as: Int.self)
                 }
                 #expect(returned == 2)
                 let count = try await client.query("SELECT count(*) AS n FROM \(table)")
@@ -27,7 +27,7 @@ struct PostgresTransactionTests {
             try await TestDatabase.withTable(client, "rollback", "n int") { table in
                 await #expect(throws: Boom.self) {
                     try await client.withTransaction { connection in
-                        try connection.query("INSERT INTO \(table) VALUES ($1)", [1])
+                        try await connection.query("INSERT INTO \(table) VALUES ($1)", [1])
                         throw Boom()
                     }
                 }
@@ -43,8 +43,8 @@ struct PostgresTransactionTests {
             try await TestDatabase.withTable(client, "swallowed", "n int PRIMARY KEY") { table in
                 do {
                     try await client.withTransaction { connection in
-                        try connection.query("INSERT INTO \(table) VALUES ($1)", [1])
-                        _ = try? connection.query("INSERT INTO \(table) VALUES ($1)", [1])
+                        try await connection.query("INSERT INTO \(table) VALUES ($1)", [1])
+                        _ = try? await connection.query("INSERT INTO \(table) VALUES ($1)", [1])
                     }
                     Issue.record("the transaction should have failed")
                 } catch let error as PostgresError {
@@ -61,8 +61,8 @@ struct PostgresTransactionTests {
         try await TestDatabase.withClient(poolSize: 1) { client in
             try await TestDatabase.withTable(client, "leftopen", "n int") { table in
                 try await client.withConnection { connection in
-                    try connection.query("BEGIN")
-                    try connection.query("INSERT INTO \(table) VALUES ($1)", [1])
+                    try await connection.query("BEGIN")
+                    try await connection.query("INSERT INTO \(table) VALUES ($1)", [1])
                 }
                 let result = try await client.query(
                     "SELECT count(*) AS n, pg_current_xact_id_if_assigned() IS NULL AS fresh FROM \(table)")
@@ -77,7 +77,7 @@ struct PostgresTransactionTests {
         try await TestDatabase.withClient { client in
             let table = TestDatabase.uniqueTable("script")
             try await client.withConnection { connection in
-                try connection.execute(
+                try await connection.execute(
                     script: "CREATE TABLE \(table) (n int); INSERT INTO \(table) VALUES (1); INSERT INTO \(table) VALUES (2);")
             }
             let count = try await client.query("SELECT sum(n) AS total FROM \(table)")

@@ -14,13 +14,13 @@ final class PrivatePgBouncer: Sendable {
     let pid: Int32
     private let directory: String
 
-    /// Starts it and waits until a query through it works.
-    init() async throws {
+    /// Starts it (on `port`, or a free one) and waits until it wrote its pid file.
+    init(port: Int? = nil) async throws {
         let environment = ProcessInfo.processInfo.environment
         let shared = try #require(
             environment["AGENTPOOL_TEST_PGBOUNCER_DIR"],
             "AGENTPOOL_TEST_PGBOUNCER_DIR is not set: run these tests through scripts/test")
-        let port = try Self.freePort()
+        let port = try port ?? Self.freePort()
         self.port = port
         // Under the test command's own folder (the postgres user can reach it; it is removed
         // on exit) when there is one.

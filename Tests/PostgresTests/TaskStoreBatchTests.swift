@@ -255,9 +255,9 @@ import Testing
                 let release = Fixture.Flag()
                 let lock = Task {
                     try await locker.withTransaction { connection in
-                        try connection.query("SELECT id FROM agents WHERE id = $1::uuid FOR UPDATE", [busyAgent])
+                        try await connection.query("SELECT id FROM agents WHERE id = $1::uuid FOR UPDATE", [busyAgent])
                         holding.continuation.yield()
-                        while !release.isSet { try connection.query("SELECT pg_sleep(0.01)") }
+                        while !release.isSet { try await connection.query("SELECT pg_sleep(0.01)") }
                     }
                 }
                 for await _ in holding.stream { break }

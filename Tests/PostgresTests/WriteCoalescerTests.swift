@@ -9,7 +9,7 @@ import Testing
     static func doubler(_ client: PostgresClient) -> WriteCoalescer<Int, Int> {
         WriteCoalescer(client: client, key: { String($0) }) { connection, numbers in
             let list = "{" + numbers.map(String.init).joined(separator: ",") + "}"
-            let result = try connection.query(
+            let result = try await connection.query(
                 "SELECT n, n * 2 / n * n AS doubled FROM unnest($1::int[]) WITH ORDINALITY AS v(n, position) ORDER BY position",
                 [list])
             return try result.rows.map { try $0.decode("doubled") }
