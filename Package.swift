@@ -48,7 +48,11 @@ let package = Package(
         // Thin Swift clients that own the C handles.
         .target(name: "URLCoding", path: "Shared/URLCoding", swiftSettings: strictSettings),
         .target(
-            name: "Redis", dependencies: ["CHiredis", "URLCoding", nioPosix, logging, metrics],
+            name: "Redis",
+            dependencies: [
+                "CHiredis", "URLCoding", nioPosix, .product(name: "NIOCore", package: "swift-nio"), logging, metrics,
+                lifecycle,
+            ],
             path: "Shared/Redis", swiftSettings: strictSettings),
         .target(
             name: "Postgres", dependencies: ["CLibPQ", "URLCoding", nioPosix, logging, metrics],
