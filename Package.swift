@@ -140,7 +140,8 @@ let package = Package(
             name: "RuntimeTests", dependencies: ["AgentRuntime", "PoolConfig", "PoolProtocol"],
             path: "Tests/RuntimeTests", swiftSettings: strictSettings),
         .testTarget(
-            name: "RedisTests", dependencies: ["Redis", "Registry", "PoolProtocol", "PoolCore"],
+            name: "RedisTests",
+            dependencies: ["Redis", "Registry", "PoolProtocol", "PoolCore", .product(name: "NIOCore", package: "swift-nio")],
             path: "Tests/RedisTests", swiftSettings: strictSettings),
         .testTarget(
             name: "PostgresTests", dependencies: ["Postgres", "AgentStore", "TaskStore", "PoolProtocol"],

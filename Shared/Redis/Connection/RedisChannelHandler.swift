@@ -46,6 +46,9 @@ final class RedisChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private var closeReason: RedisError?
     private var reported = false
     private var announcedReady = false
+    /// Whether closing this connection failed callers (a timeout, a protocol error), which
+    /// makes its end a lost connection rather than an idle one going away.
+    private var failedWaiters = false
     /// Replies on a subscribed connection, e.g. for ``RedisSubscriber``.
     var onPush: ((RedisReply) -> Void)?
 
@@ -87,6 +90,7 @@ final class RedisChannelHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Closes at once, with `reason` for the callers still waiting.
     func abort(_ reason: RedisError) {
+        if closeReason == nil, reason.code != .shutdown { closeReason = reason }
         perform(machine.protocolError(reason))
     }
 
@@ -132,7 +136,7 @@ final class RedisChannelHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         status.isClosed.store(true, ordering: .releasing)
-        let hadWaiters = machine.waitingCount > 0
+        let hadWaiters = failedWaiters || machine.waitingCount > 0
         let ownClose: Bool
         if case .closed = machine.state, closeReason == nil { ownClose = true } else { ownClose = false }
         perform(machine.closed(closeReason))
@@ -164,6 +168,7 @@ final class RedisChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         case .succeed(let caller, let replies):
             answer(caller, .success(replies))
         case .succeedAndClose(let caller, let replies):
+            status.isClosed.store(true, ordering: .releasing)
             answer(caller, .success(replies))
             closeChannel()
         case .push(let reply):
@@ -171,11 +176,15 @@ final class RedisChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         case .fail(let caller, let error):
             answer(caller, .failure(error))
         case .failAll(let callers, let close):
-            for (caller, error) in callers { answer(caller, .failure(error)) }
             if close {
+                // Marked closed before any caller resumes, so that a caller's next command
+                // already goes to a new connection.
+                status.isClosed.store(true, ordering: .releasing)
+                if callers.contains(where: { $0.1.code != .shutdown && $0.1.code != .cancelled }) { failedWaiters = true }
                 if closeReason == nil, let error = callers.first?.1, error.code != .shutdown { closeReason = error }
-                closeChannel()
             }
+            for (caller, error) in callers { answer(caller, .failure(error)) }
+            if close { closeChannel() }
         }
         armTimer()
         if !announcedReady { announceReadyOnce() }
@@ -199,13 +208,11 @@ final class RedisChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// Closes the channel; before it is connected, the connect's outcome finishes the handler
+    /// (see ``channelActive(context:)``).
     private func closeChannel() {
-        if let context {
-            context.close(promise: nil)
-        } else if case .closed = machine.state {
-            // Not connected yet: the connect's outcome finishes the handler.
-            status.isClosed.store(true, ordering: .releasing)
-        }
+        status.isClosed.store(true, ordering: .releasing)
+        context?.close(promise: nil)
     }
 
     /// One timer at a time, at the machine's next deadline.
