@@ -141,7 +141,9 @@ let package = Package(
             path: "Tests/RuntimeTests", swiftSettings: strictSettings),
         .testTarget(
             name: "RedisTests",
-            dependencies: ["Redis", "Registry", "PoolProtocol", "PoolCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "Redis", "Registry", "PoolProtocol", "PoolCore", .product(name: "NIOCore", package: "swift-nio"), lifecycle,
+            ],
             path: "Tests/RedisTests", swiftSettings: strictSettings),
         .testTarget(
             name: "PostgresTests", dependencies: ["Postgres", "AgentStore", "TaskStore", "PoolProtocol"],
