@@ -182,3 +182,12 @@ struct RedisConnectionStateMachineTests {
         #expect(Self.summary(machine.protocolError(error)) == #"failAll ["1 protocolViolation"] close=true"#)
     }
 }
+
+extension RedisConnectionStateMachineTests {
+    @Test func aHandshakeWithoutAnswerClosesTheConnectionAtTheDeadline() {
+        var machine = Machine(server: "redis://test", handshake: [ByteBuffer(string: "AUTH")])
+        _ = machine.send(Self.command(1, "GET a"))
+        _ = machine.connected()
+        #expect(Self.summary(machine.deadlinePassed(now: Self.t0 + .seconds(5))) == #"failAll ["1 timeout"] close=true"#)
+    }
+}

@@ -99,4 +99,28 @@ struct RedisFakeServerTests {
         #expect(await eventually { (try? await client.ping()) != nil })
         await client.close()
     }
+
+    @Test("a server that never answers AUTH: the call fails with .timeout and the connection is replaced",
+          .timeLimit(.minutes(1)))
+    func neverAnswersTheHandshake() async throws {
+        let server = try FakeRedisServer { peer in
+            while peer.read() != nil {}
+        }
+        defer { server.stop() }
+        var configuration = RedisConfiguration(host: "127.0.0.1", port: server.port, password: "secret")
+        configuration.commandTimeout = .milliseconds(300)
+        let client = RedisClient(configuration: configuration, poolSize: 1, logger: TestRedis.logger)
+        var errors: [String] = []
+        for _ in 0..<2 {
+            let start = ContinuousClock.now
+            let error = await #expect(throws: RedisError.self) { try await client.ping() }
+            errors.append("\(error.map(String.init(describing:)) ?? "no error") after \(ContinuousClock.now - start)")
+            #expect(error?.code == .timeout || error?.code == .connection)
+            #expect(ContinuousClock.now - start < .seconds(2))
+            try await Task.sleep(for: .milliseconds(2100))  // past the longest backoff window
+        }
+        print("silent on AUTH: \(errors)")
+        #expect(server.connectionCount == 2, "the stalled connection was reused instead of replaced")
+        await client.close()
+    }
 }

@@ -144,7 +144,13 @@ final class RedisChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         timer = nil
         self.context = nil
         let reason = ownClose ? nil : (closeReason ?? RedisError(.connection, "\(machine.server) closed the connection"))
-        finish(.closed(reason, hadWaiters: hadWaiters), reason: reason)
+        if let reason, !announcedReady {
+            // The handshake never completed (refused, or no answer): for the owner this is a
+            // failed connect, which opens the backoff window.
+            finish(.connectFailed(reason), reason: reason)
+        } else {
+            finish(.closed(reason, hadWaiters: hadWaiters), reason: reason)
+        }
         context.fireChannelInactive()
     }
 

@@ -208,7 +208,8 @@ struct RedisConnectionStateMachine<Caller> {
 
     /// The driver's timer fired at `now`.
     ///
-    /// A queued command past its deadline fails unsent. A written one past its deadline means
+    /// A queued command past its deadline fails unsent (and, during the handshake, closes
+    /// the connection: the server stopped answering). A written one past its deadline means
     /// the server stopped answering: every written command fails with `.timeout` (they may
     /// have run) and the connection closes, since a late reply would arrive out of step.
     mutating func deadlinePassed(now: NIODeadline) -> Action {
@@ -218,6 +219,13 @@ struct RedisConnectionStateMachine<Caller> {
                 "\(server) did not answer within \(first.timeout); the connection is closed and the command may have run")
             let notSent = RedisError(.timeout, "\(server) did not answer within \(first.timeout); the command was not sent")
             return closeAndFailAll(notSent, sent: error, close: true)
+        }
+        if case .handshaking = state, let first = queued.first, first.deadline <= now {
+            // The server accepted the connection but does not answer AUTH or SELECT (frozen):
+            // nothing was sent for the callers, and the connection is no use.
+            let error = RedisError(
+                .timeout, "\(server) did not answer AUTH or SELECT within \(first.timeout); the command was not sent")
+            return closeAndFailAll(error, sent: error, close: true)
         }
         var expired: [(Caller, RedisError)] = []
         while let first = queued.first, first.deadline <= now {
