@@ -74,12 +74,7 @@ struct RedisConnectionStateMachine<Caller> {
     /// The earliest deadline to check: the oldest queued command's or the oldest written
     /// one's (callers share one timeout, so the oldest is the first due).
     var nextDeadline: NIODeadline? {
-        switch (queued.first?.deadline, outstanding.first?.deadline) {
-        case (let a?, let b?): min(a, b)
-        case (let a?, nil): a
-        case (nil, let b?): b
-        case (nil, nil): nil
-        }
+        [queued.first?.deadline, outstanding.first?.deadline].compactMap { $0 }.min()
     }
 
     // MARK: - Events
