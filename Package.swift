@@ -50,7 +50,11 @@ let package = Package(
         // Thin Swift clients that own the C handles.
         .target(name: "URLCoding", path: "Shared/URLCoding", swiftSettings: strictSettings),
         .target(
-            name: "Redis", dependencies: ["CHiredis", "URLCoding", nioPosix, logging, metrics],
+            name: "Redis",
+            dependencies: [
+                "CHiredis", "URLCoding", nioPosix, .product(name: "NIOCore", package: "swift-nio"), logging, metrics,
+                lifecycle,
+            ],
             path: "Shared/Redis", swiftSettings: strictSettings),
         .target(
             name: "Postgres", dependencies: ["CLibPQ", "CEpoll", "URLCoding", logging, metrics, lifecycle],
@@ -138,7 +142,10 @@ let package = Package(
             name: "RuntimeTests", dependencies: ["AgentRuntime", "PoolConfig", "PoolProtocol"],
             path: "Tests/RuntimeTests", swiftSettings: strictSettings),
         .testTarget(
-            name: "RedisTests", dependencies: ["Redis", "Registry", "PoolProtocol", "PoolCore"],
+            name: "RedisTests",
+            dependencies: [
+                "Redis", "Registry", "PoolProtocol", "PoolCore", .product(name: "NIOCore", package: "swift-nio"), lifecycle,
+            ],
             path: "Tests/RedisTests", swiftSettings: strictSettings),
         .testTarget(
             name: "PostgresTests", dependencies: ["Postgres", "AgentStore", "TaskStore", "PoolProtocol"],

@@ -1,55 +1,33 @@
-import Logging
+import NIOCore
 import NIOPosix
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// A connection of its own, on a thread of its own, for commands that block on the server
-/// (`XREADGROUP ... BLOCK`, `BLPOP`): such a command holds its connection for as long as it
-/// waits, so it must neither run on Swift's cooperative pool nor hold a pooled connection.
+/// A connection of its own for commands that block on the server (`XREADGROUP ... BLOCK`,
+/// `BLPOP`): such a command holds its connection for as long as it waits, so it must not
+/// hold up the pipelined connections of ``RedisClient``.
 ///
 /// It knows its server-side id (`CLIENT ID`, read once per connection), so that another
 /// connection can cut a blocked command short with `CLIENT UNBLOCK <id>`. Commands run one at
 /// a time, in order. A connection-level failure drops the connection; the next command
-/// connects again. Cancelling the calling task shuts the socket down, which ends a blocked
-/// read at once.
+/// connects again. Cancelling the calling task closes the channel, which ends a blocked
+/// read at once. Lives on an event loop of the process's shared group: no thread of its own.
 ///
-/// Lent through ``withConnection(configuration:logger:_:)``, which owns the thread's lifetime.
+/// Lent through ``withConnection(configuration:_:)``, which closes it at the end.
 public final class RedisBlockingConnection: Sendable {
     private let configuration: RedisConfiguration
-    private let thread: NIOThreadPool
-    /// Only touched on `thread` (one thread: its work items never overlap).
-    private let holder = Holder()
-    /// The live socket and its client id, readable from any thread.
-    private let live = Mutex<(descriptor: Int32?, clientID: Int?)>((nil, nil))
+    private let live = Mutex<(connection: RedisChannelConnection?, clientID: Int?)>((nil, nil))
 
-    /// The one `RedisConnection`, confined to the connection's thread.
-    private final class Holder: @unchecked Sendable {
-        var connection: RedisConnection?
-    }
-
-    private init(configuration: RedisConfiguration, thread: NIOThreadPool) {
+    private init(configuration: RedisConfiguration) {
         self.configuration = configuration
-        self.thread = thread
     }
 
     /// Runs `body` with a blocking connection (nothing connects until the first command),
-    /// then closes it and stops its thread.
+    /// then closes it.
     public static func withConnection<T>(
         configuration: RedisConfiguration, _ body: (RedisBlockingConnection) async throws -> T
     ) async rethrows -> T {
-        let thread = NIOThreadPool(numberOfThreads: 1)
-        thread.start()
-        let connection = RedisBlockingConnection(configuration: configuration, thread: thread)
-        defer {
-            // The thread's last work item frees the context; then the thread stops.
-            thread.submit { _ in connection.disconnect() }
-            thread.shutdownGracefully { _ in }
-        }
+        let connection = RedisBlockingConnection(configuration: configuration)
+        defer { connection.disconnect() }
         return try await body(connection)
     }
 
@@ -60,63 +38,58 @@ public final class RedisBlockingConnection: Sendable {
     }
 
     /// Sends one command that may block on the server for up to `blocking` (its own `BLOCK`
-    /// or timeout argument): the socket waits that long plus ``RedisConfiguration/commandTimeout``.
+    /// or timeout argument): the reply is awaited that long plus ``RedisConfiguration/commandTimeout``.
     ///
     /// - Throws: `.server` for an error reply; `.connection` or `.timeout` when the connection
     ///   failed (it is dropped); `.cancelled` when the calling task was cancelled.
     public func send(_ arguments: [String], blocking: Duration = .zero) async throws(RedisError) -> RedisReply {
         guard !Task.isCancelled else { throw RedisError(.cancelled, "cancelled before the command was sent") }
-        let encoded = arguments.map { Array($0.utf8) }
-        let timeout = blocking + configuration.commandTimeout
-        let outcome: Result<RedisReply, RedisError>
-        do {
-            outcome = try await withTaskCancellationHandler {
-                try await thread.runIfActive { self.run(encoded, timeout: timeout) }
-            } onCancel: {
-                live.withLock { state in
-                    if let descriptor = state.descriptor { _ = shutdown(descriptor, Int32(SHUT_RDWR)) }
-                }
-            }
-        } catch {
-            throw RedisError(.shutdown, "the blocking connection's thread has stopped")
-        }
+        let connection = try await connected()
+        let bytes = RESPEncoder.encode(arguments.map { Array($0.utf8) })
+        let outcome = await connection.send(bytes, replyCount: 1, timeout: blocking + configuration.commandTimeout)
         switch outcome {
-        case .success(.error(let message)): throw RedisError(.server, message).counted()
-        case .success(let reply): return reply
+        case .success(let replies):
+            if case .error(let message) = replies[0] { throw RedisError(.server, message).counted() }
+            return replies[0]
         case .failure(let error):
-            if Task.isCancelled { throw RedisError(.cancelled, "cancelled while the command ran") }
+            drop(connection)
             throw error.counted()
         }
     }
 
-    /// On the connection's thread: connects if needed, then sends the command.
-    private func run(_ arguments: [[UInt8]], timeout: Duration) -> Result<RedisReply, RedisError> {
-        do {
-            let connection = try connected()
-            try connection.setTimeout(timeout)
-            return .success(try connection.command(arguments))
-        } catch {
-            disconnect()
-            return .failure(error)
+    /// The live connection, or a new one whose client id is read at once.
+    private func connected() async throws(RedisError) -> RedisChannelConnection {
+        if let connection = live.withLock({ $0.connection }), !connection.isClosed { return connection }
+        disconnect()
+        let connection = RedisChannelConnection(
+            configuration: configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), closeOnCancel: true)
+        let identified = await connection.send(
+            RESPEncoder.encode([Array("CLIENT".utf8), Array("ID".utf8)]), replyCount: 1,
+            timeout: configuration.connectTimeout + configuration.commandTimeout)
+        switch identified {
+        case .success(let replies):
+            live.withLock { $0 = (connection, replies[0].int) }
+            return connection
+        case .failure(let error):
+            connection.abort(error)
+            throw error.counted()
         }
     }
 
-    /// The live connection, or a new one whose client id is read at once.
-    private func connected() throws(RedisError) -> RedisConnection {
-        if let connection = holder.connection, !connection.isBroken { return connection }
-        disconnect()
-        let connection = try RedisConnection(configuration: configuration)
-        holder.connection = connection
-        let reply = try connection.command([Array("CLIENT".utf8), Array("ID".utf8)])
-        live.withLock { $0 = (connection.fileDescriptor, reply.int) }
-        return connection
+    /// Forgets `connection` if it is still the live one, and closes it.
+    private func drop(_ connection: RedisChannelConnection) {
+        live.withLock { state in
+            if state.connection === connection { state = (nil, nil) }
+        }
+        connection.abort(RedisError(.connection, "the blocking connection was dropped"))
     }
 
-    /// On the connection's thread: forgets the descriptor first (so that a cancellation can
-    /// never shut down a descriptor number the process has reused), then frees the context.
+    /// Closes the current connection, if any.
     private func disconnect() {
-        live.withLock { $0 = (nil, nil) }
-        holder.connection?.close()
-        holder.connection = nil
+        let connection = live.withLock { state in
+            defer { state = (nil, nil) }
+            return state.connection
+        }
+        connection?.abort(RedisError(.shutdown, "the blocking connection is closed"))
     }
 }

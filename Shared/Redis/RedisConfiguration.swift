@@ -14,11 +14,14 @@ public struct RedisConfiguration: Sendable, Equatable {
     public var connectTimeout: Duration = .seconds(2)
     /// How long one command (send plus reply) may take before the connection is dropped.
     ///
-    /// Blocking commands such as `BLPOP` must block for less than this. Enforced by the
-    /// socket's send and receive timeouts, so it also bounds a server that froze.
+    /// Blocking commands such as `BLPOP` must block for less than this (and belong on a
+    /// ``RedisBlockingConnection``: on a ``RedisClient`` connection they hold up the commands
+    /// pipelined behind them). A deadline timer on the event loop enforces it, so it also
+    /// bounds a server that froze.
     public var commandTimeout: Duration = .seconds(5)
-    /// How long a command may wait for a pooled connection while all are busy; it then fails
-    /// with `.poolTimeout` and was not sent.
+    /// No longer used by ``RedisClient``: its callers share pipelined connections and never
+    /// wait for one to become free, so `commandTimeout` alone bounds a call. Kept (and still
+    /// read from `REDIS_POOL_TIMEOUT`) so that settings and callers need not change.
     public var poolTimeout: Duration = .seconds(5)
     /// A subscriber that heard nothing for this long sends `PING` on its connection, so that a
     /// quiet channel still proves the connection alive.

@@ -21,10 +21,12 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         public static let configuration = Code(kind: .configuration)
         /// The client was closed before or while the call ran.
         public static let shutdown = Code(kind: .shutdown)
-        /// The calling task was cancelled before the command was sent.
+        /// The calling task was cancelled: before the command was sent, or while it waited for
+        /// the reply (the command may then have run; its reply is discarded).
         public static let cancelled = Code(kind: .cancelled)
         /// No pooled connection became free within ``RedisConfiguration/poolTimeout``; the
-        /// command was not sent.
+        /// command was not sent. No longer produced by ``RedisClient``, whose callers share
+        /// pipelined connections instead of waiting for one; kept so `switch`es still compile.
         public static let poolTimeout = Code(kind: .poolTimeout)
 
         /// The code's name, e.g. `connection`.

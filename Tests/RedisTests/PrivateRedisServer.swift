@@ -1,5 +1,6 @@
 import Foundation
 import Redis
+import Synchronization
 import Testing
 
 /// A redis-server of one test's own on a free loopback port, which the test may freeze with
@@ -7,8 +8,11 @@ import Testing
 /// without disturbing the suites that share `REDIS_URL`.
 final class PrivateRedisServer: Sendable {
     let port: Int
-    let pid: Int32
     private let directory: String
+    private let currentPID = Mutex<Int32>(0)
+
+    /// The running server's process id.
+    var pid: Int32 { currentPID.withLock { $0 } }
 
     /// Starts it (`--daemonize yes`, like the test command's own) and waits until it answers.
     init() async throws {
@@ -17,6 +21,11 @@ final class PrivateRedisServer: Sendable {
         let directory = NSTemporaryDirectory() + "redistests-\(port)"
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try await start()
+    }
+
+    private func start() async throws {
+        try? FileManager.default.removeItem(atPath: directory + "/redis.pid")
         let arguments = [
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes",
             "--dir", directory, "--pidfile", directory + "/redis.pid", "--logfile", directory + "/redis.log",
@@ -28,7 +37,17 @@ final class PrivateRedisServer: Sendable {
             pid = text.flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             if pid == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
-        self.pid = try #require(pid, "the private redis-server wrote no pid file in \(directory)")
+        let started = try #require(pid, "the private redis-server wrote no pid file in \(directory)")
+        currentPID.withLock { $0 = started }
+    }
+
+    /// Kills it (SIGKILL: connections drop at once, scripts and data are gone) and starts a
+    /// new one on the same port, as a Redis restart does.
+    func restart() async throws {
+        let old = pid
+        kill(old, SIGKILL)
+        while kill(old, 0) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await start()
     }
 
     /// A configuration for this server.

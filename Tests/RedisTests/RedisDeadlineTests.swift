@@ -11,7 +11,6 @@ struct RedisDeadlineTests {
         try await PrivateRedisServer.with { server in
             var configuration = server.configuration
             configuration.commandTimeout = .seconds(1)
-            configuration.poolTimeout = .milliseconds(1500)
             let client = RedisClient(configuration: configuration, poolSize: 1, logger: TestRedis.logger)
             try await client.ping()
 
@@ -19,13 +18,12 @@ struct RedisDeadlineTests {
             let outcomes = try await Self.callers(8, bound: .seconds(20)) { _ in try await client.ping() }
             server.thaw()
             for (index, outcome) in outcomes.enumerated() { print("frozen Redis, caller \(index): \(outcome)") }
-            // At most: the wait for the connection, a reconnect and one command.
-            let bound = configuration.poolTimeout + configuration.connectTimeout + configuration.commandTimeout + .seconds(2)
+            // At most: a reconnect and one command (callers never wait for a connection).
+            let bound = configuration.connectTimeout + configuration.commandTimeout + .seconds(2)
             for outcome in outcomes {
                 #expect(outcome.answered)
                 #expect(outcome.elapsed < bound, "\(outcome)")
-                let expected: [RedisError.Code] = [.timeout, .poolTimeout]
-                #expect(outcome.code.map(expected.contains) ?? false, "\(outcome)")
+                #expect(outcome.code == .timeout, "\(outcome)")
             }
             #expect(outcomes.contains { $0.code == .timeout })
 
@@ -36,23 +34,30 @@ struct RedisDeadlineTests {
         }
     }
 
-    @Test("waiting for a pooled connection has a deadline", .timeLimit(.minutes(1)))
-    func poolWait() async throws {
+    @Test("a blocking command holds up only the commands pipelined behind it on its own connection",
+          .timeLimit(.minutes(1)))
+    func blockingCommandOnASharedConnection() async throws {
+        // Callers no longer wait for a free connection (no `.poolTimeout`): they share
+        // pipelined connections, so a BLPOP on the only connection delays the PING written
+        // after it until it returns, and a second connection lets the PING go around it.
         let prefix = TestRedis.uniquePrefix("poolwait")
-        var configuration = try TestRedis.configuration()
-        configuration.poolTimeout = .milliseconds(500)
-        let client = RedisClient(configuration: configuration, poolSize: 1, logger: TestRedis.logger)
-        try await client.ping()
-        async let holder = client.send("BLPOP", "\(prefix):empty", "2")
-        try await Task.sleep(for: .milliseconds(200))
-        let outcome = try await Self.callers(1, bound: .seconds(15)) { _ in try await client.ping() }[0]
-        print("waiting behind a 2 s BLPOP with a 500 ms pool timeout: \(outcome)")
-        #expect(outcome.code == .poolTimeout)
-        #expect(outcome.message?.contains("not sent") == true)
-        #expect(outcome.elapsed < .milliseconds(500) + .milliseconds(1300))
-        #expect(try await holder.isNull)
-        try await client.ping()
-        await client.close()
+        let configuration = try TestRedis.configuration()
+        for poolSize in [1, 2] {
+            let client = RedisClient(configuration: configuration, poolSize: poolSize, logger: TestRedis.logger)
+            try await client.ping()
+            async let holder = client.send("BLPOP", "\(prefix):empty", "1")
+            try await Task.sleep(for: .milliseconds(200))
+            let outcome = try await Self.callers(1, bound: .seconds(15)) { _ in try await client.ping() }[0]
+            print("PING behind a 1 s BLPOP, pool of \(poolSize): \(outcome)")
+            #expect(outcome.answered && outcome.code == nil, "\(outcome)")
+            if poolSize == 1 {
+                #expect(outcome.elapsed > .milliseconds(500), "answered before the BLPOP ahead of it returned")
+            } else {
+                #expect(outcome.elapsed < .milliseconds(700), "waited for the other connection's BLPOP")
+            }
+            #expect(try await holder.isNull)
+            await client.close()
+        }
     }
 
     @Test("a subscriber whose server froze past its read timeout subscribes again after SIGCONT",
