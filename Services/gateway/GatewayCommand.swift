@@ -85,7 +85,7 @@ struct GatewayCommand: AsyncParsableCommand {
             router: router,
             server: .http1(configuration: Self.http1(idleTimeout: settings.gatewayIdleTimeout)),
             configuration: .init(address: .hostname(settings.gatewayHost, port: settings.gatewayPort), serverName: "agentpool"),
-            services: [
+            services: clients.services + [
                 OutcomeListener(
                     pools: pools.map(\.name), redis: settings.redis, outcomes: outcomes, taskUpdates: taskUpdates, logger: logger),
                 SchemaMigration(clients: clients, status: schema, logger: logger),
@@ -95,7 +95,6 @@ struct GatewayCommand: AsyncParsableCommand {
             "Gateway listening",
             metadata: ["address": "\(settings.gatewayHost):\(settings.gatewayPort)", "auth": "\(settings.apiKeys.isEmpty ? "off" : "api keys")"])
         try await app.runService()
-        await clients.close()
     }
 }
 

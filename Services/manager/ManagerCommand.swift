@@ -47,7 +47,7 @@ struct ManagerCommand: AsyncParsableCommand {
         try await clients.waitUntilReady(logger: logger)
 
         let configPath = URL(fileURLWithPath: configuration.pools.path).standardizedFileURL.path
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = clients.services.map { .init(service: $0) }
         for definition in pools {
             var poolLogger = logger
             poolLogger[metadataKey: "pool"] = "\(definition.name)"
@@ -70,6 +70,5 @@ struct ManagerCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await clients.close()
     }
 }

@@ -70,7 +70,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let worker = WorkerService(
             identity: identity, definition: definition, clients: clients,
             redisConfiguration: configuration.settings.redis, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: worker)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = clients.services.map { .init(service: $0) } + [.init(service: worker)]
         if let metricsPort { services.append(.init(service: MetricsServer(port: metricsPort, logger: logger))) }
         let group = ServiceGroup(
             configuration: .init(
@@ -78,6 +78,5 @@ struct WorkerCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
-        await clients.close()
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import PoolConfig
 import Postgres
 import Redis
+import ServiceLifecycle
 
 /// The Redis and PostgreSQL clients a service uses, built from settings.
 public struct Clients: Sendable {
@@ -42,7 +43,12 @@ public struct Clients: Sendable {
         }
     }
 
-    /// Closes both clients.
+    /// Both clients as services, for the front of an executable's `ServiceGroup`: a group
+    /// shuts its services down in reverse order, so the clients close after every service
+    /// that uses them has finished (a worker's drain still reaches Redis and PostgreSQL).
+    public var services: [any Service] { [redis, postgres] }
+
+    /// Closes both clients (for code that runs them outside a service group).
     public func close() async {
         await redis.close()
         await postgres.close()
