@@ -131,6 +131,8 @@ let package = Package(
             ],
             path: "Services/worker", swiftSettings: strictSettings),
 
+        // What every suite waits and listens with (polling, loopback ports, setup errors).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
         // Unit tests (no servers) and integration tests (real servers, real executables).
         .testTarget(
             name: "ConfigTests", dependencies: ["YAML", "PoolConfig", "Redis", "Postgres"],
@@ -144,14 +146,15 @@ let package = Package(
         .testTarget(
             name: "RedisTests",
             dependencies: [
-                "Redis", "Registry", "PoolProtocol", "PoolCore", .product(name: "NIOCore", package: "swift-nio"), lifecycle,
+                "Redis", "Registry", "PoolProtocol", "PoolCore", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                lifecycle,
             ],
             path: "Tests/RedisTests", swiftSettings: strictSettings),
         .testTarget(
-            name: "PostgresTests", dependencies: ["Postgres", "AgentStore", "TaskStore", "PoolProtocol"],
+            name: "PostgresTests", dependencies: ["Postgres", "AgentStore", "TaskStore", "PoolProtocol", "TestSupport"],
             path: "Tests/PostgresTests", swiftSettings: strictSettings),
         .testTarget(
-            name: "IntegrationTests", dependencies: ["Redis", "Postgres", "PoolProtocol"],
+            name: "IntegrationTests", dependencies: ["Redis", "Postgres", "PoolProtocol", "TestSupport"],
             path: "Tests/IntegrationTests", swiftSettings: strictSettings),
     ]
 )

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Agents whose code is a child process (`runtime: exec`), on real processes: the Python
 /// example agent of `examples/agents/python`, driven by its inputs.
@@ -157,7 +158,7 @@ import Testing
             try await stack.startGateway()
             let agent = try await stack.spawnAgent()
             // From now on the child exits whenever it starts; then it is made to exit once.
-            FileManager.default.createFile(atPath: crashFile, contents: Data())
+            _ = FileManager.default.createFile(atPath: crashFile, contents: Data())
             let crash = try await stack.submitTaskID(agent: agent, input: #"{"op":"crash"}"#)
             let queued = try await stack.submitTaskID(agent: agent, input: #"{"op":"echo"}"#)
             let started = ContinuousClock.now

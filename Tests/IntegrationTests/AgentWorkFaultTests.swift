@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Tasks through faults, on real processes (contract section 5, "Never lost", "One outcome"):
 /// a worker killed with an attempt in flight, Redis losing its data, a DELETE while the

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// At least 10,000 tasks through a storm of faults, on real processes: 32 clients submit to 20
 /// echo agents while a worker is killed, Redis restarts without its data, and another worker

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Every spawn and DELETE answers within its own bound, whatever hangs behind it: at once
 /// with 503 when no manager runs, and within `SPAWN_TIMEOUT` plus a second while the

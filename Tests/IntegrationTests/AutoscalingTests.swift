@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Auto-scaling as the seed guide describes it, without the original's faults: bursts fill
 /// workers exactly, launch ceil(N / slots) workers at once, refuse cleanly at `max_workers`,

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Failures in the middle of work, on real processes. After each scenario the pool must be
 /// consistent (`TestStack.poolIsConsistent`): every agent that should run runs exactly once,

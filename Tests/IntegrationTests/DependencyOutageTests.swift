@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Redis goes away and comes back empty: the gateway answers 503 meanwhile, every service
 /// reconnects by itself, and every agent that should run runs again exactly once.

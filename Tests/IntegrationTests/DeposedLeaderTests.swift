@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A leader paused past its lease (SIGSTOP) finds, when it resumes, that another manager leads:
 /// every registry script and database write it tries is refused by the fence, so it changes

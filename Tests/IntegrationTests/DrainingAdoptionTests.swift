@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A leader adopts the workers it finds `draining` (left so by a previous leader, or by hand):
 /// an empty one is told again to retire; one that keeps agents and does not leave is healed.

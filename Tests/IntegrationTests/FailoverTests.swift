@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Manager and worker failures on real processes: after each, every agent that should run
 /// runs exactly once, no registry key points at a dead process, and PostgreSQL agrees.

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A worker that was declared dead while it still runs (a long pause, a partition) must not
 /// keep running agents that were placed again elsewhere.

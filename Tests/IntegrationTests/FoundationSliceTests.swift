@@ -3,6 +3,7 @@ import Postgres
 import Redis
 import PoolProtocol
 import Testing
+import TestSupport
 
 /// The thin slice across every service: real Redis, PostgreSQL, PgBouncer and the three
 /// real executables.

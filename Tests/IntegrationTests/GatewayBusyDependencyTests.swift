@@ -4,6 +4,7 @@ import Logging
 import PoolProtocol
 import Redis
 import Testing
+import TestSupport
 
 /// A Redis that answers "not now" (`BUSY` while a long script runs) makes the gateway answer
 /// 503 with `Retry-After` and a JSON error, never 500, and a refused spawn leaves no row.

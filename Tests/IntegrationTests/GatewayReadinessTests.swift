@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Redis
 import Testing
+import TestSupport
 
 /// `/readyz` needs no key, so its checks are shared: a burst of requests costs Redis and the
 /// database a check or two, not one each, and readiness still turns 503 when Redis goes away.

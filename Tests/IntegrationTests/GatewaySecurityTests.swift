@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import Testing
+import TestSupport
 
 /// What the gateway refuses to anyone who can reach it: metrics under another spelling,
 /// made-up methods, oversized names and Idempotency-Keys.
@@ -9,7 +10,7 @@ import Testing
 
     /// Starts a gateway of the stack's pool file with `environment` added; stop it when done.
     static func gateway(_ stack: TestStack, environment extra: [String: String]) async throws -> (ServiceProcess, Int, HTTPClient) {
-        let port = try FreePort.next()
+        let port = try Loopback.freePort()
         var environment = stack.environment.serviceEnvironment
         environment["GATEWAY_PORT"] = String(port)
         environment.merge(extra) { $1 }

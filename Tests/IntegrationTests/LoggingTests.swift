@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// `LOG_FORMAT=json`: every line a service writes is one JSON object with the ids an operator
 /// filters by.

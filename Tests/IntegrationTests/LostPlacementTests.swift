@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Defence in depth for a registry that lost an agent's placement (an emptied Redis, or a bug
 /// like the reconcile race the cold-burst benchmark found): a DELETE still ends at once, and

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// The worker's `running` record is committed without waiting for the WAL (observed state), so
 /// a PostgreSQL crash may lose it while the agent keeps running. Reconcile repairs that: the

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// `/metrics` of all three services is Prometheus text and moves when agents are spawned.
 @Suite(.serialized) struct MetricsTests {
@@ -38,8 +39,8 @@ import Testing
     func everyServiceServesPrometheusTextThatMoves() async throws {
         let yaml = "  - name: {pool}\n    role: developer\n    min_workers: 0\n    launcher: external\n"
         try await TestStack.with(name: "metrics", poolYAML: yaml) { stack in
-            let workerPort = try FreePort.next()
-            let managerPort = try FreePort.next()
+            let workerPort = try Loopback.freePort()
+            let managerPort = try Loopback.freePort()
             let worker = try stack.startWorker(label: "metrics", arguments: ["--metrics-port", String(workerPort)])
             try await stack.startManager(minimumWorkers: 1, arguments: ["--metrics-port", String(managerPort)])
             try await stack.startGateway()

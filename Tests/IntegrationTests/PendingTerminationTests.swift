@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A DELETE of an agent still waiting for a worker takes it off the leader's waiting list, so
 /// that the pool stops asking for workers it no longer needs.

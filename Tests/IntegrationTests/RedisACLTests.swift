@@ -3,6 +3,7 @@ import Logging
 import PoolProtocol
 import Redis
 import Testing
+import TestSupport
 
 /// The compose stack's Redis ACL (deploy/redis/users.acl, rendered by
 /// deploy/redis/render-acl.sh as the Redis container does) on a private Redis: the gateway,
@@ -61,7 +62,7 @@ import Testing
             try await Poll.until("the worker (user worker) to register") {
                 try await stack.redis.send("ZCARD", RedisKeys.poolProcesses(stack.pools[0])).int == 1
             }
-            let gatewayPort = try FreePort.next()
+            let gatewayPort = try Loopback.freePort()
             let gateway = try service("gateway", [], extra: ["GATEWAY_PORT": String(gatewayPort)])
             let http = HTTPClient(baseURL: "http://127.0.0.1:\(gatewayPort)")
             try await Poll.until("the gateway (user gateway) to be ready") { try await http.get("/readyz").status == 200 }

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A Redis that stalls for longer than `stale_after` delays every heartbeat: when it resumes,
 /// the leader measures heartbeat ages on Redis' own clock and gives workers a grace of

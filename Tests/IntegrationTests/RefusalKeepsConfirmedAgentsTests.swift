@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A refusal for capacity may delete only the row of the spawn request it refuses: an agent
 /// that was confirmed running and is being placed again (its worker died) stays, visibly

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A partial loss of the registry heals within a reconcile pass or two: a placement counts only
 /// when `agent:<id>` names a live worker whose `process:<id>:agents` lists the agent; either

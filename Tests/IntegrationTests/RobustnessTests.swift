@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Workers that stop answering and garbage on the channels: every spawn gets an answer, no
 /// agent is stuck or runs twice, and the services keep serving.

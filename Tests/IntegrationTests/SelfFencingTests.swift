@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A worker cut off from Redis, while the manager still reaches it, must stop its agents before
 /// the manager declares it dead and places them elsewhere: otherwise they run twice for as long
@@ -15,7 +16,7 @@ import Testing
             let redisPort = try #require(URLComponents(string: stack.environment.redisURL)?.port)
             let proxy = try await TCPProxy(to: redisPort, logDirectory: stack.environment.logDirectory)
             let proxiedURL = stack.environment.redisURL.replacingOccurrences(of: ":\(redisPort)/", with: ":\(proxy.port)/")
-            let metricsPort = try FreePort.next()
+            let metricsPort = try Loopback.freePort()
             let cutOffID = Identifier.make()
             let cutOff = try stack.startWorker(
                 label: "cutoff", processID: cutOffID, arguments: ["--metrics-port", String(metricsPort)],

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Every manager replica, standby or leader, listens on `pool:<name>:requests` for its whole
 /// life, so that a PUBLISH there reaching nobody means no manager of the pool is alive.

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// A stop whose worker died, or froze past `stale_after`, ends `terminated`: the row, the
 /// registry and a waiting DELETE all say so, without a second DELETE.

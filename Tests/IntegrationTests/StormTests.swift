@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// Faults in combination, on real processes: several clients spawn and delete for about 20 s
 /// while a worker is killed, another is paused past `stale_after`, the leading manager is

@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// The task API through the real gateway, manager and workers (contract section 5): errors in
 /// the contract's order, acceptance, listing, idempotency, queue limits and cancels of queued

@@ -5,6 +5,7 @@ import Postgres
 import Redis
 import Synchronization
 import Testing
+import TestSupport
 
 /// The cancel of a running task through the real gateway: `cancel_task` goes to the worker
 /// hosting the agent, and when nobody answers within the grace period (5 s) the gateway ends

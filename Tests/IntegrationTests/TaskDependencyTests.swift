@@ -4,6 +4,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// The task API when a dependency fails: Redis only carries deliveries and wake-ups, so a
 /// submit is accepted while Redis is down (the worker's sweep finds the task) and a Redis

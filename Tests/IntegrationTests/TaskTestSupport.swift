@@ -1,6 +1,7 @@
 import Foundation
 import PoolProtocol
 import Redis
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -170,7 +171,7 @@ extension TestStack {
 /// `SSE_KEEPALIVE_INTERVAL`); the stack's client talks to it from then on. Stop it at the end.
 extension TestStack {
     func startGateway(with extra: [String: String]) async throws -> ServiceProcess {
-        let port = try FreePort.next()
+        let port = try Loopback.freePort()
         var variables = environment.serviceEnvironment
         variables["GATEWAY_PORT"] = String(port)
         variables.merge(extra) { $1 }

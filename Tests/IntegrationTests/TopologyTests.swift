@@ -3,6 +3,7 @@ import PoolProtocol
 import Postgres
 import Redis
 import Testing
+import TestSupport
 
 /// The container topology (deploy/docker-compose.yml) as plain processes on loopback:
 /// several gateways, two managers for one pool, workers started by an orchestrator

@@ -3,6 +3,7 @@ import Foundation
 import Postgres
 import PoolProtocol
 import Testing
+import TestSupport
 
 /// `AgentStore`'s batched writes on the real database through PgBouncer: concurrent spawns
 /// and terminations that wait for the only connection share statements, and every caller
@@ -22,7 +23,7 @@ import Testing
                 return try await group.reduce(into: [Item: Result]()) { $0[$1.0] = $1.1 }
             }
         }
-        try await eventually("\(items.count) writes wait") { store.batchedStatements.waiting == items.count }
+        try await Poll.until("\(items.count) writes wait") { store.batchedStatements.waiting == items.count }
         try await blocker.release()
         return try await results.value
     }

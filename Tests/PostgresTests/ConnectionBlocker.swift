@@ -1,6 +1,7 @@
 import Postgres
 import Synchronization
 import Testing
+import TestSupport
 
 /// Holds connections of a client busy until released, so that writes submitted meanwhile
 /// must wait for a connection (and so batch) whatever the machine's speed.
@@ -23,7 +24,7 @@ final class ConnectionBlocker: Sendable {
             }
             tasks.withLock { $0.append(task) }
         }
-        try await eventually("the blocker holds \(count) connection(s)") {
+        try await Poll.until("the blocker holds \(count) connection(s)") {
             started.load(ordering: .sequentiallyConsistent) == count
         }
     }
@@ -32,17 +33,5 @@ final class ConnectionBlocker: Sendable {
     func release() async throws {
         released.store(true, ordering: .sequentiallyConsistent)
         for task in tasks.withLock({ $0 }) { try await task.value }
-    }
-}
-
-/// Waits (up to 10 s, polling) until `condition` holds; records a failure otherwise.
-func eventually(_ what: String, _ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("Timed out waiting until \(what)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(5))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A loopback server that speaks just enough of PostgreSQL's protocol to log a client in
 /// (no SSL, no authentication), then answers the first statement with half a message and
@@ -9,19 +10,9 @@ final class HalfReplyServer: Sendable {
     private let listener: Int32
 
     init() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0
-            }
-        }
-        try #require(bound && listen(listener, 4) == 0, "cannot listen on loopback")
+        let (listener, port) = try Loopback.listeningSocket(backlog: 4)
         self.listener = listener
-        self.port = Int(UInt16(bigEndian: address.sin_port))
+        self.port = port
         let thread = Thread { [listener] in Self.serve(listener) }
         thread.start()
     }

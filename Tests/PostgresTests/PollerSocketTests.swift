@@ -1,6 +1,7 @@
 import Foundation
 @testable import Postgres
 import Testing
+import TestSupport
 
 /// The poller thread on real sockets (a socketpair), with each backend: readiness, deadlines,
 /// cancellation and unregistering, without PostgreSQL.
@@ -78,7 +79,7 @@ struct PollerSocketTests {
             #expect(cancelled == .cancelled)
 
             let closing = Task { await poller.wait(registration, for: .readable, until: .now + .seconds(30)) }
-            try await eventually("the wait is armed") { poller.counts.waiting == 1 }
+            try await Poll.until("the wait is armed") { poller.counts.waiting == 1 }
             poller.unregister(registration)
             #expect(await closing.value == .closed)
             #expect(poller.counts.registered == 0)

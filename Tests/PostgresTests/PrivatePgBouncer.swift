@@ -1,6 +1,7 @@
 import Foundation
 import Postgres
 import Testing
+import TestSupport
 
 /// A PgBouncer of one test's own, in front of the test PostgreSQL, that the test may freeze
 /// with SIGSTOP (as a hung PgBouncer: connections stay open, nothing answers) without
@@ -20,7 +21,7 @@ final class PrivatePgBouncer: Sendable {
         let shared = try #require(
             environment["AGENTPOOL_TEST_PGBOUNCER_DIR"],
             "AGENTPOOL_TEST_PGBOUNCER_DIR is not set: run these tests through scripts/test")
-        let port = try port ?? Self.freePort()
+        let port = try port ?? Loopback.freePort()
         self.port = port
         // Under the test command's own folder (the postgres user can reach it; it is removed
         // on exit) when there is one.
@@ -85,23 +86,6 @@ final class PrivatePgBouncer: Sendable {
         let bouncer = try await PrivatePgBouncer()
         defer { bouncer.stop() }
         return try await body(bouncer)
-    }
-
-    /// A loopback port nothing listens on (the kernel's pick, released at once).
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        try #require(bound, "no free loopback port")
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a command to its end. posix_spawn and waitpid rather than Foundation's `Process`,

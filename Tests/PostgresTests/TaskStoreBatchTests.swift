@@ -5,6 +5,7 @@ import PoolProtocol
 import Synchronization
 import TaskStore
 import Testing
+import TestSupport
 
 /// `startAttempt` and `finishAttempt` batched (migration 5) on the real database through
 /// PgBouncer: calls that wait for the only connection share statements, and each caller gets
@@ -271,7 +272,7 @@ import Testing
                 }
                 // The other agents' tasks start while the busy one waits for the row.
                 for call in others {
-                    try await eventuallyAsync("\(call.task) runs") { try await status(call.task) == .running }
+                    try await Poll.until("\(call.task) runs") { try await status(call.task) == .running }
                 }
                 #expect(try await status(busyTask.taskID) == .queued)
                 release.set()
@@ -361,7 +362,7 @@ import Testing
                             return try await group.reduce(into: []) { $0.append($1) }
                         }
                     }
-                    try await eventually("20 submits wait") { store.agentSubmitsWaiting == 20 }
+                    try await Poll.until("20 submits wait") { store.agentSubmitsWaiting == 20 }
                     async let stop = stopper.markStopping(id: agentID)
                     try await blocker.release()
                     let outcomes = try await submits.value
@@ -399,18 +400,6 @@ extension TaskStoreFixture {
     }
 }
 
-/// Waits (up to 10 s, polling) until `condition` holds; records a failure otherwise.
-func eventuallyAsync(_ what: String, _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("Timed out waiting until \(what)")
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
-
 extension TaskStoreFixture {
     /// Runs every call concurrently while the store's only connection is held, until `waiting`
     /// counts them all queued for it (so they batch), then lets them go; returns the results
@@ -427,7 +416,7 @@ extension TaskStoreFixture {
                 return try await group.reduce(into: [Int: Result]()) { $0[$1.0] = $1.1 }
             }
         }
-        try await eventually("\(count) batched writes wait") { waiting(tasks) == count }
+        try await Poll.until("\(count) batched writes wait") { waiting(tasks) == count }
         try await blocker.release()
         return try await results.value
     }

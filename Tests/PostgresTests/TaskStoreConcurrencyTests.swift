@@ -4,6 +4,7 @@ import Postgres
 import PoolProtocol
 import TaskStore
 import Testing
+import TestSupport
 
 /// The atomic steps under real concurrency (several connections through PgBouncer): exact
 /// limits, a DELETE racing submits, one key answered once, one outcome per task, and batched
@@ -202,7 +203,7 @@ import Testing
                     return (task.taskID, id)
                 }
             }
-            try await eventually("50 progress writes wait") { tasks.progressWaiting == 50 }
+            try await Poll.until("50 progress writes wait") { tasks.progressWaiting == 50 }
             try await blocker.release()
             let results = try await timed("50 batched progress writes") { try await work.value }
             let statements = f.tasks.progressStatements - before

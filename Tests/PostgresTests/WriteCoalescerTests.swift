@@ -1,5 +1,6 @@
 import Postgres
 import Testing
+import TestSupport
 
 /// `WriteCoalescer` on the real database through PgBouncer: writes that wait for a
 /// connection share one statement, each caller gets its own result, and a lone write goes
@@ -27,7 +28,7 @@ import Testing
                     return try await group.reduce(into: [Int: Int]()) { $0[$1.0] = $1.1 }
                 }
             }
-            try await eventually("50 writes wait") { coalescer.waiting == 50 }
+            try await Poll.until("50 writes wait") { coalescer.waiting == 50 }
             try await blocker.release()
             let doubled = try await results.value
             print("WriteCoalescer: 50 callers waiting for the connection -> \(coalescer.statements) statement(s)")
@@ -69,7 +70,7 @@ import Testing
                     return await group.reduce(into: [PostgresError?]()) { $0.append($1) }
                 }
             }
-            try await eventually("3 writes wait") { coalescer.waiting == 3 }
+            try await Poll.until("3 writes wait") { coalescer.waiting == 3 }
             try await blocker.release()
             let errors = await outcomes.value
             #expect(errors.count == 3)
@@ -91,7 +92,7 @@ import Testing
                     return try await group.reduce(into: [Int]()) { $0.append($1) }
                 }
             }
-            try await eventually("3 writes wait") { coalescer.waiting == 3 }
+            try await Poll.until("3 writes wait") { coalescer.waiting == 3 }
             try await blocker.release()
             #expect(try await results.value.sorted() == [10, 10, 12])
             #expect(coalescer.statements == 2)
@@ -105,9 +106,9 @@ import Testing
             let blocker = try await ConnectionBlocker(client)
             let kept = Task { try await coalescer.submit(1) }
             let cancelled = Task { try await coalescer.submit(2) }
-            try await eventually("2 writes wait") { coalescer.waiting == 2 }
+            try await Poll.until("2 writes wait") { coalescer.waiting == 2 }
             cancelled.cancel()
-            try await eventually("the cancelled write left") { coalescer.waiting == 1 }
+            try await Poll.until("the cancelled write left") { coalescer.waiting == 1 }
             await #expect(throws: PostgresError.self) { try await cancelled.value }
             try await blocker.release()
             #expect(try await kept.value == 2)

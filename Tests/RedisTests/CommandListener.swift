@@ -2,6 +2,7 @@ import PoolProtocol
 import Redis
 import Synchronization
 import Testing
+import TestSupport
 
 /// Stands in for workers on their command channels: subscribes to `process:<id>:commands` of
 /// each given worker and records every line published there, so that a test can see what a
@@ -28,7 +29,7 @@ final class CommandListener: Sendable {
             running.cancel()
             reading.cancel()
         }
-        guard await eventually({ listener.subscribed.withLock { $0 } }) else {
+        guard await Poll.eventually({ listener.subscribed.withLock { $0 } }) else {
             throw RedisError(.connection, "the command listener could not subscribe")
         }
         return try await body(listener)

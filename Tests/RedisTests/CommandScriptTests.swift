@@ -4,6 +4,7 @@ import PoolProtocol
 import Redis
 @testable import Registry
 import Testing
+import TestSupport
 
 /// The scripts that choose or look up a worker and publish its command in the same atomic
 /// step, against a real Redis: the command reaches only that worker's channel, intact, and
@@ -22,7 +23,7 @@ struct CommandScriptTests {
             try await CommandListener.with([chosen.processID, other.processID]) { (listener) async throws in
                 let agent = TestRegistry.spec(registry, metadata: ["team": .string("blue")])
                 #expect(try await registry.reserveAndStart(agent, fence: try await TestRegistry.lead(registry, epoch: 7), deadline: deadline()) == chosen.processID)
-                #expect(await eventually { listener.commands(for: chosen.processID).count == 1 })
+                #expect(await Poll.eventually { listener.commands(for: chosen.processID).count == 1 })
                 #expect(listener.commands(for: chosen.processID) == [
                     .startAgent(StartAgent(targetProcessID: chosen.processID, epoch: 7, agent: agent))
                 ])
@@ -46,7 +47,7 @@ struct CommandScriptTests {
             try await CommandListener.with([identity.processID]) { (listener) async throws in
                 let agent = TestRegistry.spec(registry, metadata: metadata)
                 #expect(try await registry.reserveAndStart(agent, fence: try await TestRegistry.lead(registry, epoch: 1), deadline: deadline()) == identity.processID)
-                #expect(await eventually { !listener.commands(for: identity.processID).isEmpty })
+                #expect(await Poll.eventually { !listener.commands(for: identity.processID).isEmpty })
                 guard case .startAgent(let command) = listener.commands(for: identity.processID).first else {
                     Issue.record("no start_agent arrived")
                     return
@@ -80,7 +81,7 @@ struct CommandScriptTests {
             // The silent worker is the emptiest, so it is tried first.
             try await CommandListener.with([listening.processID]) { (listener) async throws in
                 #expect(try await registry.reserveAndStart(TestRegistry.spec(registry), fence: try await TestRegistry.lead(registry, epoch: 1), deadline: deadline()) == listening.processID)
-                #expect(await eventually { listener.commands(for: listening.processID).count == 1 })
+                #expect(await Poll.eventually { listener.commands(for: listening.processID).count == 1 })
             }
             let scores = Dictionary(uniqueKeysWithValues: try await registry.workers().map { ($0.processID, $0.freeSlots) })
             #expect(scores == [silent.processID: 10, listening.processID: 4])
@@ -100,7 +101,7 @@ struct CommandScriptTests {
             #expect(try await registry.claimAgent(agent, processID: host.processID) == .claimed)
             try await CommandListener.with([host.processID, emptier.processID]) { (listener) async throws in
                 #expect(try await registry.reserveAndStart(agent, fence: try await TestRegistry.lead(registry, epoch: 2), deadline: deadline()) == host.processID)
-                #expect(await eventually { listener.commands(for: host.processID).count == 1 })
+                #expect(await Poll.eventually { listener.commands(for: host.processID).count == 1 })
                 #expect(listener.commands(for: emptier.processID).isEmpty)
             }
             for identity in [host, emptier] {
@@ -118,7 +119,7 @@ struct CommandScriptTests {
             #expect(try await registry.claimAgent(agent, processID: host.processID) == .claimed)
             try await CommandListener.with([host.processID, other.processID]) { (listener) async throws in
                 #expect(try await registry.stopPlacedAgent(agent.agentID, fence: try await TestRegistry.lead(registry, epoch: 3)) == .sent(processID: host.processID))
-                #expect(await eventually { listener.commands(for: host.processID).count == 1 })
+                #expect(await Poll.eventually { listener.commands(for: host.processID).count == 1 })
                 #expect(listener.commands(for: host.processID) == [
                     .stopAgent(StopAgent(targetProcessID: host.processID, epoch: 3, agentID: agent.agentID))
                 ])

@@ -4,6 +4,7 @@ import PoolProtocol
 import Redis
 @testable import Registry
 import Testing
+import TestSupport
 
 /// The gateway's own placement (`GatewayScripts.place`) against a real Redis: it reserves and
 /// sends `start_agent` only while a manager leads and listens, only with the pool's current
@@ -62,7 +63,7 @@ struct GatewayPlacementScriptTests {
                     #expect(try await freeSlots(registry, worker.processID) == 9)
                     let reserved = try await registry.redis.send("ZRANGE", RedisKeys.processReservations(worker.processID), "0", "-1")
                     #expect(reserved.array?.compactMap(\.string) == [spec.agentID])
-                    let sent = await eventually { !listener.commands(for: worker.processID).isEmpty }
+                    let sent = await Poll.eventually { !listener.commands(for: worker.processID).isEmpty }
                     #expect(sent)
                     guard case .startAgent(let start)? = listener.commands(for: worker.processID).first else {
                         Issue.record("no start_agent arrived")

@@ -2,6 +2,7 @@ import Foundation
 import Redis
 import Synchronization
 import Testing
+import TestSupport
 
 /// A redis-server of one test's own on a free loopback port, which the test may freeze with
 /// SIGSTOP (connections stay open, new ones are accepted by the kernel, nothing answers)
@@ -16,7 +17,7 @@ final class PrivateRedisServer: Sendable {
 
     /// Starts it (`--daemonize yes`, like the test command's own) and waits until it answers.
     init() async throws {
-        let port = try Self.freePort()
+        let port = try Loopback.freePort()
         self.port = port
         let directory = NSTemporaryDirectory() + "redistests-\(port)"
         self.directory = directory
@@ -71,23 +72,6 @@ final class PrivateRedisServer: Sendable {
         let server = try await PrivateRedisServer()
         defer { server.stop() }
         return try await body(server)
-    }
-
-    /// A loopback port nothing listens on (the kernel's pick, released at once).
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        try #require(bound, "no free loopback port")
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a command to its end with posix_spawn and waitpid (Foundation's `Process` can

@@ -1,5 +1,6 @@
 import Redis
 import Testing
+import TestSupport
 
 @Suite("RedisClient failure handling against a real Redis (REDIS_URL)")
 struct RedisClientFailureTests {
@@ -75,7 +76,7 @@ struct RedisClientFailureTests {
             let client = RedisClient(configuration: try TestRedis.configuration(), poolSize: 1, logger: TestRedis.logger)
             async let blocker = client.send("BLPOP", "\(prefix):empty", "1")
             // Wait until the only connection is busy in BLPOP.
-            #expect(await eventually { (try? await admin.send("CLIENT", "LIST").string)?.contains("cmd=blpop") == true })
+            #expect(await Poll.eventually { (try? await admin.send("CLIENT", "LIST").string)?.contains("cmd=blpop") == true })
             let waiter = Task { try await client.ping() }
             try await Task.sleep(for: .milliseconds(50))
             let clock = ContinuousClock()

@@ -1,6 +1,7 @@
 import Redis
 import Synchronization
 import Testing
+import TestSupport
 
 /// Every Redis call answers within its deadline, also when the server hangs.
 @Suite("Redis deadlines", .serialized)
@@ -28,7 +29,7 @@ struct RedisDeadlineTests {
             #expect(outcomes.contains { $0.code == .timeout })
 
             let thawed = ContinuousClock.now
-            #expect(await eventually(within: .seconds(10)) { (try? await client.ping()) != nil })
+            #expect(await Poll.eventually(within: .seconds(10)) { (try? await client.ping()) != nil })
             print("after SIGCONT Redis answered again after \(ContinuousClock.now - thawed)")
             await client.close()
         }
@@ -72,14 +73,14 @@ struct RedisDeadlineTests {
             let log = EventLog.consuming(subscriber)
             let running = Task { await subscriber.run() }
             defer { running.cancel() }
-            #expect(await eventually { await log.subscribedCount == 1 })
+            #expect(await Poll.eventually { await log.subscribedCount == 1 })
 
             server.freeze()
             let frozen = ContinuousClock.now
             try await Task.sleep(for: .milliseconds(2500))
             server.thaw()
             let thawed = ContinuousClock.now
-            let resubscribed = await eventually(within: .seconds(15)) { await log.subscribedCount >= 2 }
+            let resubscribed = await Poll.eventually(within: .seconds(15)) { await log.subscribedCount >= 2 }
             let waited = ContinuousClock.now - thawed
             print("frozen 2.5 s: \(resubscribed ? "subscribed again" : "still not subscribed again") \(waited) after SIGCONT (\(ContinuousClock.now - frozen) after the freeze)")
             #expect(resubscribed, "no new .subscribed after the server thawed")
@@ -87,7 +88,7 @@ struct RedisDeadlineTests {
             let client = RedisClient(configuration: configuration, poolSize: 1, logger: TestRedis.logger)
             _ = try await client.send("PUBLISH", "deadline:c", "after the freeze")
             let expected = RedisSubscriberEvent.message(channel: "deadline:c", payload: Array("after the freeze".utf8))
-            #expect(await eventually { await log.events.last == expected })
+            #expect(await Poll.eventually { await log.events.last == expected })
             await client.close()
         }
     }
@@ -102,7 +103,7 @@ struct RedisDeadlineTests {
         let log = EventLog.consuming(subscriber)
         let running = Task { await subscriber.run() }
         defer { running.cancel() }
-        #expect(await eventually { await log.subscribedCount == 1 })
+        #expect(await Poll.eventually { await log.subscribedCount == 1 })
         try await Task.sleep(for: .milliseconds(2500))  // three read timeouts without a message
         #expect(await log.subscribedCount == 1)
         #expect(await log.events == [.subscribed], "the pongs must not surface as events")

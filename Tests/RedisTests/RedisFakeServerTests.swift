@@ -1,4 +1,5 @@
 import Redis
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -96,7 +97,7 @@ struct RedisFakeServerTests {
         let error = await #expect(throws: RedisError.self) { try await client.ping() }
         print("garbage reply: \(error.map(String.init(describing:)) ?? "no error")")
         #expect(error?.code == .protocolViolation)
-        #expect(await eventually { (try? await client.ping()) != nil })
+        #expect(await Poll.eventually { (try? await client.ping()) != nil })
         await client.close()
     }
 

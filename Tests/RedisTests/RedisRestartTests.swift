@@ -1,5 +1,6 @@
 import Redis
 import Testing
+import TestSupport
 
 /// Reconnecting after the server went away, against a private redis-server.
 @Suite("RedisClient and blocking connection across a Redis restart", .serialized)
@@ -39,7 +40,7 @@ struct RedisRestartTests {
         let prefix = TestRedis.uniquePrefix("blocking")
         try await RedisBlockingConnection.withConnection(configuration: try TestRedis.configuration()) { connection in
             let reading = Task { try await connection.send(["BLPOP", "\(prefix):empty", "10"], blocking: .seconds(10)) }
-            #expect(await eventually { connection.clientID != nil })
+            #expect(await Poll.eventually { connection.clientID != nil })
             let firstID = connection.clientID
             try await Task.sleep(for: .milliseconds(100))
             let cancelledAt = ContinuousClock.now

@@ -1,6 +1,7 @@
 import Redis
 import Synchronization
 import Testing
+import TestSupport
 
 /// Collects a subscriber's events from a background task, so tests can wait with deadlines.
 actor EventLog {
@@ -32,7 +33,7 @@ struct RedisSubscriberTests {
             let log = EventLog.consuming(subscriber)
             let running = Task { await subscriber.run() }
             defer { running.cancel() }
-            #expect(await eventually { await log.subscribedCount == 1 })
+            #expect(await Poll.eventually { await log.subscribedCount == 1 })
 
             let payload: [UInt8] = [0x00, 0xFF] + Array("héllo".utf8)
             #expect(try await client.send(bytes: [Array("PUBLISH".utf8), Array("\(prefix):a".utf8), payload]) == .integer(1))
@@ -46,7 +47,7 @@ struct RedisSubscriberTests {
                 .message(channel: "\(prefix):p:x", payload: Array("via pattern".utf8)),
                 .message(channel: "\(prefix):b", payload: Array("second".utf8)),
             ]
-            #expect(await eventually { await log.events.count >= expected.count })
+            #expect(await Poll.eventually { await log.events.count >= expected.count })
             #expect(await log.events == expected)
         }
     }
@@ -61,12 +62,12 @@ struct RedisSubscriberTests {
             let streamed = EventLog.consuming(subscriber)
             let running = Task { await subscriber.run() }
             defer { running.cancel() }
-            #expect(await eventually { received.withLock { $0.count } == 1 })
+            #expect(await Poll.eventually { received.withLock { $0.count } == 1 })
 
             for index in 0..<3 { _ = try await client.send("PUBLISH", "\(prefix):a", "line \(index)") }
             let expected: [RedisSubscriberEvent] =
                 [.subscribed] + (0..<3).map { .message(channel: "\(prefix):a", payload: Array("line \($0)".utf8)) }
-            #expect(await eventually { received.withLock { $0.count } >= expected.count })
+            #expect(await Poll.eventually { received.withLock { $0.count } >= expected.count })
             #expect(received.withLock { $0 } == expected)
             #expect(await streamed.events.isEmpty)
         }
@@ -85,15 +86,15 @@ struct RedisSubscriberTests {
                 let log = EventLog.consuming(subscriber)
                 let running = Task { await subscriber.run() }
                 defer { running.cancel() }
-                #expect(await eventually { await log.subscribedCount == 1 })
+                #expect(await Poll.eventually { await log.subscribedCount == 1 })
 
                 let killed = try await client.send("CLIENT", "KILL", "TYPE", "pubsub", "USER", user)
                 #expect(killed == .integer(1))
-                #expect(await eventually { await log.subscribedCount == 2 })
+                #expect(await Poll.eventually { await log.subscribedCount == 2 })
 
                 _ = try await client.send("PUBLISH", "\(prefix):c", "after reconnect")
                 #expect(
-                    await eventually {
+                    await Poll.eventually {
                         await log.events.last == .message(channel: "\(prefix):c", payload: Array("after reconnect".utf8))
                     })
             }
@@ -106,7 +107,7 @@ struct RedisSubscriberTests {
             configuration: try TestRedis.configuration(), channels: ["\(prefix):c"], logger: TestRedis.logger)
         let log = EventLog.consuming(subscriber)
         let running = Task { await subscriber.run() }
-        #expect(await eventually { await log.subscribedCount == 1 })
+        #expect(await Poll.eventually { await log.subscribedCount == 1 })
         try await Task.sleep(for: .milliseconds(100))  // let it block in read(2)
 
         let clock = ContinuousClock()
@@ -115,7 +116,7 @@ struct RedisSubscriberTests {
         await running.value
         let elapsed = clock.now - start
         #expect(elapsed < .milliseconds(500), "run() took \(elapsed) to return after cancellation")
-        #expect(await eventually { await log.finished })
+        #expect(await Poll.eventually { await log.finished })
     }
 
     @Test func keepsRetryingWhileRedisIsUnreachable() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Redis
 import Testing
+import TestSupport
 
 /// The Redis clients run on the process's shared event loops and start no thread of their own.
 @Suite("Redis clients start no threads", .serialized)
@@ -32,7 +33,7 @@ struct RedisThreadTests {
         let log = EventLog.consuming(subscriber)
         let subscribing = Task { await subscriber.run() }
         defer { subscribing.cancel() }
-        #expect(await eventually { await log.subscribedCount == 1 })
+        #expect(await Poll.eventually { await log.subscribedCount == 1 })
         let during = try await RedisBlockingConnection.withConnection(configuration: configuration) { blocking in
             _ = try await blocking.send(["BLPOP", "\(prefix):empty", "0.1"], blocking: .milliseconds(100))
             return Self.threadNames()

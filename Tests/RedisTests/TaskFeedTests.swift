@@ -4,6 +4,7 @@ import PoolProtocol
 import Redis
 import Registry
 import Synchronization
+import TestSupport
 import Testing
 
 /// The worker's blocking reader of task streams against a real Redis: a change of the agent
@@ -70,7 +71,7 @@ struct TaskFeedTests {
                 #expect(try await run.next().count == 1)
 
                 _ = try await client.send("FLUSHALL")
-                let recreated = try await TestPoll.until("the feed to create the group again") {
+                let recreated = try await Poll.until("the feed to create the group again") {
                     (try? await client.send("XINFO", "GROUPS", RedisKeys.agentTasks(agentID)))?.array?.count == 1
                 }
                 print("the group was back \(recreated) after FLUSHALL")
@@ -97,7 +98,7 @@ struct TaskFeedTests {
                 let first = try await run.next()
                 #expect(first.map(\.taskID) == [taskID])
                 // Kill the feed's connection (the one blocked in XREADGROUP) while the entry is unacknowledged.
-                try await TestPoll.until("the feed to block again") {
+                try await Poll.until("the feed to block again") {
                     try await client.send("CLIENT", "LIST").string?.contains("cmd=xreadgroup") == true
                 }
                 let killed = try await client.send("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
@@ -135,18 +136,5 @@ final class FeedRun {
     func next() async throws -> [TaskDelivery] {
         guard let batch = await batches.next() else { throw RedisError(.connection, "the feed stopped") }
         return batch
-    }
-}
-
-/// Polls a condition with a generous bound, returning how long it took.
-enum TestPoll {
-    @discardableResult
-    static func until(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws -> Duration {
-        let start = ContinuousClock.now
-        while ContinuousClock.now - start < timeout {
-            if (try? await condition()) == true { return ContinuousClock.now - start }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw RedisError(.timeout, "timed out after \(timeout) waiting for \(what)")
     }
 }

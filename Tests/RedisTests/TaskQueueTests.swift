@@ -5,6 +5,7 @@ import Redis
 import Registry
 import Synchronization
 import Testing
+import TestSupport
 
 /// The task queue's commands and scripts against a real Redis: deliveries go in and out of an
 /// agent's stream through the group `workers`, a new host takes over what a vanished one
@@ -62,7 +63,7 @@ struct TaskQueueTests {
             _ = try await queue.redis.send("HSET", RedisKeys.agent(agentID), "agent_id", agentID, "process_id", host)
             try await CommandListener.with([host, other]) { (listener) async throws in
                 #expect(try await queue.sendCancel(agentID: agentID, taskID: taskID))
-                #expect(await eventually { !listener.commands(for: host).isEmpty })
+                #expect(await Poll.eventually { !listener.commands(for: host).isEmpty })
                 #expect(listener.commands(for: host) == [.cancelTask(CancelTask(targetProcessID: host, agentID: agentID, taskID: taskID))])
                 #expect(listener.commands(for: other).isEmpty)
                 // An agent placed nowhere has no worker to tell.
@@ -92,10 +93,10 @@ struct TaskQueueTests {
                 running.cancel()
                 reading.cancel()
             }
-            #expect(await eventually { subscribed.withLock { $0 } })
+            #expect(await Poll.eventually { subscribed.withLock { $0 } })
             let update = TaskUpdated(agentID: agentID, taskID: Identifier.make(), status: .cancelled, eventID: 4)
             try await queue.publishUpdate(update, pool: pool)
-            #expect(await eventually { !received.withLock { $0.isEmpty } })
+            #expect(await Poll.eventually { !received.withLock { $0.isEmpty } })
             #expect(received.withLock { $0 } == [.taskUpdated(update)])
         }
     }

@@ -1,5 +1,6 @@
 import Logging
 import Redis
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -85,16 +86,4 @@ enum TestRedis {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
-}
-
-/// Awaits a condition until a deadline, for asynchronous effects (pub/sub delivery).
-func eventually(
-    within timeout: Duration = .seconds(5), _ condition: () async -> Bool
-) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return await condition()
 }

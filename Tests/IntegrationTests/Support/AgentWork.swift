@@ -1,6 +1,7 @@
 import Foundation
 import PoolProtocol
 import Postgres
+import TestSupport
 
 /// Task calls for the suites that watch agents do work (contract section 5), with answers as
 /// JSON objects so that a test reads the fields it asserts on.

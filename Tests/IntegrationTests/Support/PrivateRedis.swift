@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A Redis of one test's own on a free loopback port, without persistence, so that the test
 /// may stop and restart it (and lose everything in it) without disturbing other suites.
@@ -12,7 +13,7 @@ final class PrivateRedis: @unchecked Sendable {
 
     init(logDirectory: String, extraArguments: [String] = []) throws {
         self.extraArguments = extraArguments
-        port = try FreePort.next()
+        port = try Loopback.freePort()
         directory = NSTemporaryDirectory() + "agentpool-redis-\(port)"
         self.logDirectory = logDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -29,7 +30,7 @@ final class PrivateRedis: @unchecked Sendable {
             arguments: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory] + extraArguments,
             environment: ProcessInfo.processInfo.environment, logDirectory: logDirectory)
         let port = port
-        try await Poll.until("the private Redis to accept connections", timeout: .seconds(10)) { FreePort.isListening(port) }
+        try await Poll.until("the private Redis to accept connections", timeout: .seconds(10)) { Loopback.isListening(port) }
     }
 
     /// Kills the server: everything in it is lost.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A TCP forwarder on a free loopback port in front of another port (a small Python process),
 /// so that a test can cut one service off from Redis while the others still reach it:
@@ -42,12 +43,12 @@ final class TCPProxy: @unchecked Sendable {
         """
 
     init(to targetPort: Int, logDirectory: String) async throws {
-        port = try FreePort.next()
+        port = try Loopback.freePort()
         process = try ServiceProcess(
             name: "tcp-proxy-\(port)", executable: "/usr/bin/python3", arguments: ["-c", Self.script, String(port), String(targetPort)],
             environment: ProcessInfo.processInfo.environment, logDirectory: logDirectory)
         let port = port
-        try await Poll.until("the proxy to listen", timeout: .seconds(10)) { FreePort.isListening(port) }
+        try await Poll.until("the proxy to listen", timeout: .seconds(10)) { Loopback.isListening(port) }
     }
 
     /// Freezes every connection through the proxy.

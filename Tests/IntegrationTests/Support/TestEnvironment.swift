@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Where the real servers and executables are, from the environment the test command
 /// (`scripts/test`) exports. Missing variables fail the test with the fix, never skip it.
@@ -42,7 +43,3 @@ struct TestEnvironment: Sendable {
     func executable(_ name: String) -> String { "\(binDirectory)/\(name)" }
 }
 
-struct SetupError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -3,6 +3,7 @@ import Logging
 import PoolProtocol
 import Postgres
 import Redis
+import TestSupport
 
 /// A gateway and a manager on the real servers, serving pools with names unique to one test,
 /// so tests never see each other's keys or rows. `shutdown()` stops every process it started
@@ -83,7 +84,7 @@ final class TestStack: @unchecked Sendable {
 
     /// Starts a gateway on a free port and waits until `/readyz` answers 200.
     func startGateway(apiKeys: String? = nil, spawnTimeout: Double? = nil) async throws {
-        gatewayPort = try FreePort.next()
+        gatewayPort = try Loopback.freePort()
         var environment = environment.serviceEnvironment
         environment["GATEWAY_PORT"] = String(gatewayPort)
         if let apiKeys { environment["API_KEYS"] = apiKeys }
