@@ -49,15 +49,17 @@ let package = Package(
 
         // Thin Swift clients that own the C handles.
         .target(name: "URLCoding", path: "Shared/URLCoding", swiftSettings: strictSettings),
+        // Reconnect delays and the fail-fast window after failed connects, for both clients.
+        .target(name: "Reconnect", path: "Shared/Reconnect", swiftSettings: strictSettings),
         .target(
             name: "Redis",
             dependencies: [
-                "CHiredis", "URLCoding", nioPosix, .product(name: "NIOCore", package: "swift-nio"), logging, metrics,
+                "CHiredis", "URLCoding", "Reconnect", nioPosix, .product(name: "NIOCore", package: "swift-nio"), logging, metrics,
                 lifecycle,
             ],
             path: "Shared/Redis", swiftSettings: strictSettings),
         .target(
-            name: "Postgres", dependencies: ["CLibPQ", "CEpoll", "URLCoding", logging, metrics, lifecycle],
+            name: "Postgres", dependencies: ["CLibPQ", "CEpoll", "URLCoding", "Reconnect", logging, metrics, lifecycle],
             path: "Shared/Postgres", swiftSettings: strictSettings),
         .target(
             name: "YAML", dependencies: ["CYAML"],
@@ -96,7 +98,7 @@ let package = Package(
             path: "Shared/AgentRuntime", swiftSettings: strictSettings),
         // The live registry in Redis (what runs), with its Lua scripts.
         .target(
-            name: "Registry", dependencies: ["Redis", "PoolProtocol", "PoolCore", logging],
+            name: "Registry", dependencies: ["Redis", "Reconnect", "PoolProtocol", "PoolCore", logging],
             path: "Shared/Registry", swiftSettings: strictSettings),
         // What every executable does at start: settings, logging, clean fatal errors.
         .target(
@@ -138,7 +140,7 @@ let package = Package(
             name: "ConfigTests", dependencies: ["YAML", "PoolConfig", "Redis", "Postgres"],
             path: "Tests/ConfigTests", swiftSettings: strictSettings),
         .testTarget(
-            name: "CoreTests", dependencies: ["PoolCore", "PoolProtocol", "OpenAPIDocument"],
+            name: "CoreTests", dependencies: ["PoolCore", "PoolProtocol", "OpenAPIDocument", "Reconnect"],
             path: "Tests/CoreTests", swiftSettings: strictSettings),
         .testTarget(
             name: "RuntimeTests", dependencies: ["AgentRuntime", "PoolConfig", "PoolProtocol"],

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Metrics
 import PoolConfig
+import PoolCore
 import PoolProtocol
 import Registry
 import TaskStore

@@ -1,3 +1,6 @@
+import Reconnect
+import Synchronization
+
 /// Moves a `PostgresConnection` between tasks. Safe because the pool hands each connection
 /// to one lease at a time, and a lease uses it from one task.
 struct PooledConnection: @unchecked Sendable {
@@ -33,7 +36,7 @@ final class ConnectionPool: Sendable {
         var waiters: [Waiter] = []
         var nextWaiterID = 0
         var isClosed = false
-        var backoff = Backoff()
+        var window = ConnectWindow()
         /// Callers of `drained()`, resumed once the pool is closed and `open` reaches 0.
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -42,7 +45,7 @@ final class ConnectionPool: Sendable {
     let capacity: Int
     /// The longest a caller waits for a connection while all are busy.
     let waitTimeout: Duration
-    private let state = Locked(State())
+    private let state = Mutex(State())
 
     init(capacity: Int, waitTimeout: Duration = .seconds(5)) {
         precondition(capacity >= 1, "a pool needs at least one connection")
@@ -74,7 +77,7 @@ final class ConnectionPool: Sendable {
                     if state.isClosed { return .failure(Self.shutdownError) }
                     if let connection = state.idle.popLast() { return .success(.reuse(connection)) }
                     if state.open < self.capacity {
-                        if let error = Self.backoffError(state.backoff) { return .failure(error) }
+                        if let error = Self.backoffError(state.window) { return .failure(error) }
                         state.open += 1
                         return .success(.open)
                     }
@@ -173,7 +176,7 @@ final class ConnectionPool: Sendable {
         let outcome: Outcome = state.withLock { state in
             state.open -= 1
             guard !state.waiters.isEmpty, !state.isClosed else { return (nil, [], nil, Self.drainedWaiters(&state)) }
-            if let error = Self.backoffError(state.backoff) {
+            if let error = Self.backoffError(state.window) {
                 defer { state.waiters.removeAll() }
                 return (nil, state.waiters, error, [])
             }
@@ -191,9 +194,9 @@ final class ConnectionPool: Sendable {
     func recordConnect(failure: PostgresError?) {
         state.withLock { state in
             if let failure {
-                state.backoff.recordFailure(message: failure.message, at: .now)
+                state.window.recordFailure(message: failure.message, at: .now)
             } else {
-                state.backoff.recordSuccess()
+                state.window.recordSuccess()
             }
         }
     }
@@ -214,7 +217,7 @@ final class ConnectionPool: Sendable {
         return idle
     }
 
-    private static func backoffError(_ backoff: Backoff) -> PostgresError? {
+    private static func backoffError(_ backoff: ConnectWindow) -> PostgresError? {
         let now = ContinuousClock.now
         guard backoff.isWaiting(at: now), let retryAt = backoff.retryAt else { return nil }
         let milliseconds = Int(((retryAt - now) / .milliseconds(1)).rounded(.up))

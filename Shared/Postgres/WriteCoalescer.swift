@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Sends concurrent writes of one kind to PostgreSQL together, as one statement: natural
 /// batching ("group commit") without any timer.
 ///
@@ -45,7 +47,7 @@ public final class WriteCoalescer<Input: Sendable, Output: Sendable>: Sendable {
     private let maxBatch: Int
     private let key: @Sendable (Input) -> String
     private let run: Run
-    private let state = Locked(State())
+    private let state = Mutex(State())
 
     /// A coalescer writing through `client`. `key` names the row an input writes (a repeated
     /// key goes to a later batch); a batch holds at most `maxBatch` inputs.
@@ -119,7 +121,7 @@ public final class WriteCoalescer<Input: Sendable, Output: Sendable>: Sendable {
     /// Waits for a connection, takes the waiting writes (after the leader's own, if any) and
     /// writes them as one batch; answers the joined writes and returns the leader's output.
     private func send(leader: (input: Input, key: String)?) async throws -> Output? {
-        let progress = Locked(Progress.waiting)
+        let progress = Mutex(Progress.waiting)
         do {
             return try await client.withConnection { [self] connection -> Output? in
                 let joined = take(besides: leader?.key)

@@ -1,6 +1,7 @@
 import Logging
 import PoolProtocol
 import Redis
+import Reconnect
 import Synchronization
 
 /// A worker's blocking reader of its hosted agents' task streams, on a connection of its own:
@@ -91,6 +92,10 @@ public final class TaskFeed: Sendable {
         var backoff = Backoff()
         var failing = false
         var ownPendingRead = false
+        // Agents whose stream and group this feed made sure of: a new agent costs one
+        // `XGROUP CREATE`, not one for every hosted agent (a burst of spawns would be
+        // quadratic). Forgotten when Redis says a group is missing.
+        var grouped: Set<String> = []
         while !Task.isCancelled {
             let (agents, generation) = state.withLock { ($0.agents, $0.generation) }
             guard !agents.isEmpty else {
@@ -99,6 +104,12 @@ public final class TaskFeed: Sendable {
             }
             let agentIDs = agents.sorted()
             do throws(RedisError) {
+                grouped.formIntersection(agents)
+                let ungrouped = agentIDs.filter { !grouped.contains($0) }
+                if !ungrouped.isEmpty {
+                    try await createGroups(ungrouped, connection)
+                    grouped.formUnion(ungrouped)
+                }
                 if !ownPendingRead {
                     yield(try await readOwnPending(agentIDs, connection))
                     ownPendingRead = true
@@ -112,12 +123,9 @@ public final class TaskFeed: Sendable {
                 failing = false
                 backoff.reset()
             } catch where error.code == .server && Self.isMissingGroup(error.message) {
-                // A stream or its group is gone (Redis lost its data, or no task came yet).
-                do throws(RedisError) {
-                    try await createGroups(agentIDs, connection)
-                } catch {
-                    await pause(after: error, backoff: &backoff, failing: &failing, ownPendingRead: &ownPendingRead)
-                }
+                // A stream or its group is gone (Redis lost its data, or the leader deleted an
+                // ended agent's stream): every group is made sure of again before the next read.
+                grouped = []
             } catch where error.code == .cancelled || error.code == .shutdown {
                 return
             } catch {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Reconnect
 import Synchronization
 
 /// Spreads callers over up to `size` pipelined connections on the process's event loops.
@@ -17,9 +18,7 @@ import Synchronization
 final class RedisConnectionPool: Sendable {
     private struct State {
         var connections: [RedisChannelConnection?]
-        var backoff = Backoff()
-        var retryAfter: NIODeadline?
-        var lastConnectError: RedisError?
+        var window = ConnectWindow()
         /// Whether the last event was a success; log lines are emitted on changes only.
         var healthy = true
         var isShutdown = false
@@ -100,8 +99,8 @@ final class RedisConnectionPool: Sendable {
 
     /// The fast-fail error while a reconnect backoff window is open, else `nil`.
     private func refusal(_ state: State) -> RedisError? {
-        guard let retryAfter = state.retryAfter, NIODeadline.now() < retryAfter else { return nil }
-        let reason = state.lastConnectError?.message ?? "connect failed"
+        guard state.window.isWaiting() else { return nil }
+        let reason = state.window.lastMessage ?? "connect failed"
         return RedisError(.connection, "Redis is unavailable (\(reason)); retrying shortly")
     }
 
@@ -111,8 +110,7 @@ final class RedisConnectionPool: Sendable {
         case .ready:
             let wasHealthy = state.withLock { state in
                 defer {
-                    state.backoff.reset()
-                    state.retryAfter = nil
+                    state.window.recordSuccess()
                     state.healthy = true
                 }
                 return state.healthy
@@ -120,9 +118,7 @@ final class RedisConnectionPool: Sendable {
             if !wasHealthy { logger.info("Redis connection re-established") }
         case .connectFailed(let error):
             let (wasHealthy, delay) = state.withLock { state in
-                let delay = state.backoff.nextDelay()
-                state.retryAfter = .now() + TimeAmount(delay)
-                state.lastConnectError = error
+                let delay = state.window.recordFailure(message: error.message)
                 defer { state.healthy = false }
                 return (state.healthy, delay)
             }

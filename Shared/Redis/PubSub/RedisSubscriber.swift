@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Reconnect
 
 /// A dedicated connection in subscribe mode that only reads pub/sub messages.
 ///

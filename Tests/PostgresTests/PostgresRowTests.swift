@@ -1,42 +1,6 @@
 @testable import Postgres
 import Testing
 
-@Suite("Connect backoff")
-struct BackoffTests {
-    @Test("waits 50 ms, doubling, at most 2 s")
-    func delays() {
-        let delays = (0...8).map { Backoff.delay(afterFailures: $0) }
-        #expect(delays == [
-            .zero, .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(400),
-            .milliseconds(800), .milliseconds(1600), .seconds(2), .seconds(2),
-        ])
-        #expect(Backoff.delay(afterFailures: 1000) == .seconds(2))
-    }
-
-    @Test("overlapping failures count once; success resets")
-    func failuresAndSuccess() {
-        var backoff = Backoff()
-        let start = ContinuousClock.now
-        #expect(!backoff.isWaiting(at: start))
-
-        backoff.recordFailure(message: "refused", at: start)
-        backoff.recordFailure(message: "refused again", at: start + .milliseconds(10))
-        #expect(backoff.failures == 1)
-        #expect(backoff.lastMessage == "refused again")
-        #expect(backoff.isWaiting(at: start + .milliseconds(49)))
-        #expect(!backoff.isWaiting(at: start + .milliseconds(50)))
-
-        backoff.recordFailure(message: "refused", at: start + .milliseconds(60))
-        #expect(backoff.failures == 2)
-        #expect(backoff.isWaiting(at: start + .milliseconds(159)))
-        #expect(!backoff.isWaiting(at: start + .milliseconds(160)))
-
-        backoff.recordSuccess()
-        #expect(backoff.failures == 0)
-        #expect(!backoff.isWaiting(at: start + .milliseconds(61)))
-    }
-}
-
 @Suite("Rows")
 struct PostgresRowTests {
     let row = PostgresRow(
