@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Postgres
+import TestSupport
 import Testing
 
 /// The servers the integration tests use, from the environment the project's test command
@@ -20,14 +21,7 @@ enum TestDatabase {
 
     /// The configuration in `variable`, or a failure telling how to run these tests.
     static func configuration(_ variable: String) throws -> PostgresConfiguration {
-        let environmentValue = ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
-        let url = try #require(
-            environmentValue,
-            """
-            \(variable) is not set. The PostgreSQL integration tests need a real PostgreSQL and \
-            PgBouncer (transaction mode): run them with the project's test command, which starts \
-            both and sets PGBOUNCER_URL and POSTGRES_DIRECT_URL.
-            """)
+        let url = try TestServersEnvironment.required(variable)
         return try PostgresConfiguration(url: url)
     }
 

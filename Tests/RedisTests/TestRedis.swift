@@ -11,19 +11,9 @@ import Darwin
 
 /// The Redis server the integration tests talk to, from `REDIS_URL`.
 enum TestRedis {
-    struct Unconfigured: Error, CustomStringConvertible {
-        let description =
-            "REDIS_URL is not set. The Redis integration tests need a running Redis: run them through "
-            + "the project's test command, which starts one and sets REDIS_URL (by hand: start "
-            + "redis-server on a spare port and run REDIS_URL=redis://127.0.0.1:PORT/0 swift test)."
-    }
-
     /// The configured server; throws (so the test fails, never skips) without `REDIS_URL`.
     static func configuration() throws -> RedisConfiguration {
-        guard let url = getenv("REDIS_URL").map({ String(cString: $0) }), !url.isEmpty else {
-            throw Unconfigured()
-        }
-        return try RedisConfiguration(url: url)
+        try RedisConfiguration(url: TestServersEnvironment.required("REDIS_URL"))
     }
 
     static let logger = Logger(label: "RedisTests")

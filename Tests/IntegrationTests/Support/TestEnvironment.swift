@@ -13,13 +13,7 @@ struct TestEnvironment: Sendable {
 
     static func load() throws -> TestEnvironment {
         let environment = ProcessInfo.processInfo.environment
-        func require(_ name: String) throws -> String {
-            guard let value = environment[name], !value.isEmpty else {
-                throw SetupError(
-                    "\(name) is not set: run the integration tests through `scripts/test`, which starts Redis, PostgreSQL and PgBouncer and builds the executables")
-            }
-            return value
-        }
+        func require(_ name: String) throws -> String { try TestServersEnvironment.required(name) }
         let logs = environment["AGENTPOOL_TEST_LOGS"] ?? NSTemporaryDirectory() + "agentpool-test-logs"
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         return TestEnvironment(
