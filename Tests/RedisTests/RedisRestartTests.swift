@@ -48,7 +48,8 @@ struct RedisRestartTests {
             let result = await reading.result
             let waited = ContinuousClock.now - cancelledAt
             print("blocked BLPOP cancelled: answered after \(waited): \(result)")
-            #expect(waited < .milliseconds(500))
+            // Generous for a shared machine, and far below the BLPOP's 10 s.
+            #expect(waited < .seconds(3))
             #expect { try result.get() } throws: { ($0 as? RedisError)?.code == .cancelled }
             #expect(try await connection.send(["PING"]) == .status("PONG"))
             #expect(connection.clientID != nil && connection.clientID != firstID)
