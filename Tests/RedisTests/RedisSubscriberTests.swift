@@ -115,7 +115,8 @@ struct RedisSubscriberTests {
         running.cancel()
         await running.value
         let elapsed = clock.now - start
-        #expect(elapsed < .milliseconds(500), "run() took \(elapsed) to return after cancellation")
+        // Generous for a shared machine; a read that cancellation does not end never returns.
+        #expect(elapsed < .seconds(2), "run() took \(elapsed) to return after cancellation")
         #expect(await Poll.eventually { await log.finished })
     }
 
@@ -129,6 +130,6 @@ struct RedisSubscriberTests {
         let start = clock.now
         running.cancel()
         await running.value
-        #expect(clock.now - start < .milliseconds(500))
+        #expect(clock.now - start < .seconds(1))
     }
 }
