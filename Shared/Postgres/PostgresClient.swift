@@ -89,6 +89,8 @@ public final class PostgresClient: Sendable {
             do {
                 value = try await body(connection)
             } catch {
+                // A ROLLBACK that fails leaves the connection outside `isIdle`, so `giveBack`
+                // closes it; the body's error is the one to report.
                 _ = try? await connection.query("ROLLBACK")
                 throw error
             }

@@ -48,7 +48,8 @@ final class RedisChannelConnection: Sendable {
         let server = server
         let connecting: EventLoopFuture<any Channel>
         if let address = try? SocketAddress(ipAddress: configuration.host, port: configuration.port) {
-            // A literal address needs no resolver (whose getaddrinfo would run on a thread pool).
+            // A literal address needs no resolver (whose getaddrinfo would run on a thread pool);
+            // a host name does not parse as one (the `try?`) and takes the resolving path below.
             connecting = bootstrap.connect(to: address)
         } else {
             connecting = bootstrap.connect(host: configuration.host, port: configuration.port)
@@ -113,6 +114,7 @@ final class RedisChannelConnection: Sendable {
     func close() async {
         let handler = handler
         eventLoop.execute { handler.close() }
+        // Only the moment matters: why it closed was reported to the callers it failed.
         try? await handler.closed.get()
     }
 
@@ -124,6 +126,8 @@ final class RedisChannelConnection: Sendable {
 
     /// Waits until the connection is gone and returns why (nil after our own close).
     func ended() async -> RedisError? {
+        // The reason is read from the handler, not the future; a loop already shut down (the
+        // process ends) has no reason left to give.
         try? await handler.closed.get()
         return try? await eventLoop.submit { [handler] in handler.endReason }.get()
     }
