@@ -43,6 +43,8 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]),
         // epoll for the PostgreSQL poller (Glibc's module does not export it); empty elsewhere.
         .systemLibrary(name: "CEpoll", path: "Shared/CEpoll"),
+        // The Swift runtime's global-executor hook, reached at link time (a static binary hides it from dlsym).
+        .target(name: "CConcurrencyHooks", path: "Shared/CConcurrencyHooks"),
         .systemLibrary(
             name: "CYAML", path: "Shared/CYAML", pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]),
@@ -51,15 +53,19 @@ let package = Package(
         .target(name: "URLCoding", path: "Shared/URLCoding", swiftSettings: strictSettings),
         // Reconnect delays and the fail-fast window after failed connects, for both clients.
         .target(name: "Reconnect", path: "Shared/Reconnect", swiftSettings: strictSettings),
+        // Swift concurrency's jobs and timers on SwiftNIO's event loops.
+        .target(
+            name: "EventLoopExecution", dependencies: ["CConcurrencyHooks", nioPosix, .product(name: "NIOCore", package: "swift-nio")],
+            path: "Shared/EventLoopExecution", swiftSettings: strictSettings),
         .target(
             name: "Redis",
             dependencies: [
-                "CHiredis", "URLCoding", "Reconnect", nioPosix, .product(name: "NIOCore", package: "swift-nio"), logging, metrics,
+                "CHiredis", "URLCoding", "Reconnect", "EventLoopExecution", nioPosix, .product(name: "NIOCore", package: "swift-nio"), logging, metrics,
                 lifecycle,
             ],
             path: "Shared/Redis", swiftSettings: strictSettings),
         .target(
-            name: "Postgres", dependencies: ["CLibPQ", "CEpoll", "URLCoding", "Reconnect", logging, metrics, lifecycle],
+            name: "Postgres", dependencies: ["CLibPQ", "CEpoll", "URLCoding", "Reconnect", "EventLoopExecution", logging, metrics, lifecycle],
             path: "Shared/Postgres", swiftSettings: strictSettings),
         .target(
             name: "YAML", dependencies: ["CYAML"],
@@ -91,20 +97,21 @@ let package = Package(
         .target(
             name: "AgentRuntime",
             dependencies: [
-                "PoolConfig", "PoolProtocol", logging, nioPosix,
+                "PoolConfig", "PoolProtocol", "EventLoopExecution", logging, nioPosix,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Shared/AgentRuntime", swiftSettings: strictSettings),
         // The live registry in Redis (what runs), with its Lua scripts.
         .target(
-            name: "Registry", dependencies: ["Redis", "Reconnect", "PoolProtocol", "PoolCore", logging],
+            name: "Registry", dependencies: ["Redis", "Reconnect", "EventLoopExecution", "PoolProtocol", "PoolCore", logging],
             path: "Shared/Registry", swiftSettings: strictSettings),
         // What every executable does at start: settings, logging, clean fatal errors.
         .target(
             name: "ServiceSupport",
             dependencies: [
-                "PoolConfig", "PoolCore", "Redis", "Postgres", "AgentStore", logging, lifecycle, metrics, nioPosix,
+                "PoolConfig", "PoolCore", "Redis", "Postgres", "AgentStore", "EventLoopExecution", logging, lifecycle,
+                metrics, nioPosix,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -114,22 +121,22 @@ let package = Package(
         .executableTarget(
             name: "gateway",
             dependencies: [
-                "ServiceSupport", "Registry", "AgentStore", "TaskStore", "PoolProtocol", "PoolConfig", "OpenAPIDocument",
+                "ServiceSupport", "EventLoopExecution", "Registry", "AgentStore", "TaskStore", "PoolProtocol", "PoolConfig", "OpenAPIDocument",
                 hummingbird, metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/gateway", swiftSettings: strictSettings),
         .executableTarget(
             name: "manager",
             dependencies: [
-                "ServiceSupport", "Registry", "AgentStore", "TaskStore", "PoolProtocol", "PoolCore", "PoolConfig",
+                "ServiceSupport", "EventLoopExecution", "Registry", "AgentStore", "TaskStore", "PoolProtocol", "PoolCore", "PoolConfig",
                 metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/manager", swiftSettings: strictSettings),
         .executableTarget(
             name: "worker",
             dependencies: [
-                "ServiceSupport", "Registry", "AgentStore", "TaskStore", "AgentRuntime", "PoolProtocol", "PoolConfig",
-                metrics, argumentParser, lifecycle, unixSignals, logging,
+                "ServiceSupport", "EventLoopExecution", "Registry", "AgentStore", "TaskStore", "AgentRuntime", "PoolProtocol", "PoolConfig",
+                .product(name: "NIOCore", package: "swift-nio"), metrics, argumentParser, lifecycle, unixSignals, logging,
             ],
             path: "Services/worker", swiftSettings: strictSettings),
 
@@ -140,7 +147,8 @@ let package = Package(
             name: "ConfigTests", dependencies: ["YAML", "PoolConfig", "Redis", "Postgres"],
             path: "Tests/ConfigTests", swiftSettings: strictSettings),
         .testTarget(
-            name: "CoreTests", dependencies: ["PoolCore", "PoolProtocol", "OpenAPIDocument", "Reconnect"],
+            name: "CoreTests",
+            dependencies: ["PoolCore", "PoolProtocol", "OpenAPIDocument", "Reconnect", "EventLoopExecution"],
             path: "Tests/CoreTests", swiftSettings: strictSettings),
         .testTarget(
             name: "RuntimeTests", dependencies: ["AgentRuntime", "PoolConfig", "PoolProtocol"],

@@ -12,7 +12,6 @@ import ServiceLifecycle
 import ServiceSupport
 
 /// `gateway [--config FILE]`: the HTTP/JSON API (contract section 1).
-@main
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway", abstract: "Serves the AgentPool HTTP/JSON API.")

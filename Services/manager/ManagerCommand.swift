@@ -11,7 +11,6 @@ import UnixSignals
 import ServiceSupport
 
 /// `manager [--pool NAME] [--config FILE]`: one manager per pool of the file, each independent.
-@main
 struct ManagerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "manager",

@@ -4,6 +4,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import EventLoopExecution
 import Logging
 import PoolConfig
 import PoolCore
@@ -72,7 +73,7 @@ struct PoolManager: Service {
                 if !failing { logger.warning("Cannot compete for the pool's leadership; retrying", metadata: ["error": "\(error)"]) }
                 failing = true
             }
-            do { try await Task.sleep(for: Self.leaseTime / 5) } catch { return }
+            do { try await Task.sleep(for: Self.leaseTime / 5, clock: .eventLoop) } catch { return }
         }
     }
 
@@ -113,7 +114,7 @@ struct PoolManager: Service {
     private func keepLease(_ lease: LeaderLease) async {
         var lastRenewal = ContinuousClock.now
         while !Task.isCancelled {
-            do { try await Task.sleep(for: Self.leaseTime / 5) } catch { return }
+            do { try await Task.sleep(for: Self.leaseTime / 5, clock: .eventLoop) } catch { return }
             do {
                 guard try await lease.renew() else {
                     logger.warning("Lost the pool's leadership")
@@ -153,7 +154,7 @@ struct PoolManager: Service {
     private func reconcileTimer(_ leader: PoolLeader) async {
         let interval = min(definition.heartbeatInterval, .seconds(5))
         while !Task.isCancelled {
-            do { try await Task.sleep(for: interval) } catch { return }
+            do { try await Task.sleep(for: interval, clock: .eventLoop) } catch { return }
             leader.tick()
         }
     }

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import EventLoopExecution
 import Logging
 import Metrics
 import PoolConfig
@@ -43,7 +44,7 @@ actor TaskUpkeep {
     /// One pass every `interval` until cancelled.
     func run(every interval: Duration) async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: interval) } catch { return }
+            do { try await Task.sleep(for: interval, clock: .eventLoop) } catch { return }
             await pass()
         }
     }

@@ -18,7 +18,6 @@ import UnixSignals
 import ServiceSupport
 
 /// `worker --pool NAME`: hosts up to `max_agents_per_process` agents of one pool.
-@main
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import EventLoopExecution
 import Logging
 import PoolConfig
 import PoolProtocol
@@ -81,7 +82,7 @@ struct WorkerService: Service {
     /// its score stays 0), none of the checks of a serving worker.
     private func keepAliveWhileLeaving() async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: definition.heartbeatInterval) } catch { return }
+            do { try await Task.sleep(for: definition.heartbeatInterval, clock: .eventLoop) } catch { return }
             // A missed one costs nothing while the next comes within stale_after.
             _ = try? await registry.heartbeat(processID: identity.processID)
         }
@@ -91,7 +92,7 @@ struct WorkerService: Service {
     /// stream is only the fast path, and this finds whatever it lost.
     private func sweepTasks(_ host: AgentHost) async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: Self.taskSweepInterval) } catch { return }
+            do { try await Task.sleep(for: Self.taskSweepInterval, clock: .eventLoop) } catch { return }
             await host.sweepTasks()
         }
     }
@@ -102,7 +103,7 @@ struct WorkerService: Service {
     /// Checks four times a heartbeat whether the worker must fence itself off.
     private func watchContact(_ registration: WorkerRegistration) async {
         while !Task.isCancelled {
-            do { try await Task.sleep(for: definition.heartbeatInterval / 4) } catch { return }  // cancelled: shutting down
+            do { try await Task.sleep(for: definition.heartbeatInterval / 4, clock: .eventLoop) } catch { return }  // cancelled: shutting down
             await registration.watchContact()
         }
     }
@@ -110,7 +111,7 @@ struct WorkerService: Service {
     /// Heartbeats every `heartbeat_interval` (and retries a registration that failed).
     private func heartbeat(_ registration: WorkerRegistration) async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: definition.heartbeatInterval)
+            try? await Task.sleep(for: definition.heartbeatInterval, clock: .eventLoop)
             if Task.isCancelled { return }
             await registration.retryIfNeeded()
             await registration.beat()

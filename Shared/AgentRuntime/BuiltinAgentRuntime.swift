@@ -1,3 +1,4 @@
+import EventLoopExecution
 import PoolConfig
 import PoolProtocol
 import Synchronization
@@ -46,7 +47,7 @@ public final class BuiltinAgentRuntime: AgentRuntime {
         let sink = self.sink
         let sleeper = Task {
             do {
-                try await Task.sleep(for: .seconds(seconds))
+                try await Task.sleep(for: .seconds(seconds), clock: .eventLoop)
                 sink.yield(.result(taskID: task.taskID, output: task.input))
             } catch {
                 sink.yield(.error(taskID: task.taskID, TaskFailure(message: "cancelled", retryable: false)))

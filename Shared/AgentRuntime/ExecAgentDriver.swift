@@ -1,3 +1,4 @@
+import EventLoopExecution
 import Foundation
 import Logging
 import NIOCore
@@ -452,7 +453,7 @@ struct ExecAgentDriver {
     private func schedule(_ timer: ExecTimer, after delay: Duration) {
         let generation = self.generation
         Task { [inbox] in
-            try? await Task.sleep(for: delay)
+            try? await Task.sleep(for: delay, clock: .eventLoop)
             inbox.yield(.timer(generation: generation, timer))
         }
     }

@@ -1,3 +1,4 @@
+import EventLoopExecution
 import Reconnect
 import Synchronization
 
@@ -103,7 +104,7 @@ final class ConnectionPool: Sendable {
     private func startTimer(forWaiter id: Int) {
         let timer = Task { [self] in
             do {
-                try await Task.sleep(for: waitTimeout)
+                try await Task.sleep(for: waitTimeout, clock: .eventLoop)
             } catch {
                 return  // served (or cancelled) before the deadline
             }

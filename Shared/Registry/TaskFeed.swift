@@ -1,3 +1,4 @@
+import EventLoopExecution
 import Logging
 import PoolProtocol
 import Redis
@@ -146,7 +147,7 @@ public final class TaskFeed: Sendable {
         failing = true
         // The connection may have been lost with deliveries in its reply: read them again.
         ownPendingRead = false
-        try? await Task.sleep(for: delay)
+        try? await Task.sleep(for: delay, clock: .eventLoop)
     }
 
     /// Returns once the agent set changed after `generation` (or the task is cancelled).
@@ -243,7 +244,7 @@ public final class TaskFeed: Sendable {
                 guard stale else { break }
                 // No id yet: the reader is connecting again; it is known once it is connected.
                 guard let clientID = connection.clientID else {
-                    try? await Task.sleep(for: Self.unblockRetry)
+                    try? await Task.sleep(for: Self.unblockRetry, clock: .eventLoop)
                     continue
                 }
                 do {
@@ -254,7 +255,7 @@ public final class TaskFeed: Sendable {
                     failing = true
                     break  // the read ends by itself within the block time
                 }
-                try? await Task.sleep(for: Self.unblockRetry)
+                try? await Task.sleep(for: Self.unblockRetry, clock: .eventLoop)
             }
         }
     }

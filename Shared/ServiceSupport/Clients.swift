@@ -1,4 +1,5 @@
 import AgentStore
+import EventLoopExecution
 import Logging
 import PoolConfig
 import Postgres
@@ -37,7 +38,7 @@ public struct Clients: Sendable {
                 logger.warning(
                     "Waiting for \(redisReady ? "the database" : "Redis")",
                     metadata: ["error": "\(error)", "retry_in": "\(delay)"])
-                try await Task.sleep(for: delay)
+                try await Task.sleep(for: delay, clock: .eventLoop)
                 delay = min(delay * 2, .seconds(5))
             }
         }

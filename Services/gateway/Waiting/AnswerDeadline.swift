@@ -1,3 +1,4 @@
+import EventLoopExecution
 import Synchronization
 
 /// Bounds how long a request may wait for its answer, whatever hangs behind it (a frozen
@@ -23,7 +24,7 @@ enum AnswerDeadline {
         let answer = Answer<T>()
         let worker = Task { answer.settle(await Result(catching: work)) }
         let timer = Task {
-            try await Task.sleep(for: limit)
+            try await Task.sleep(for: limit, clock: .eventLoop)
             answer.settle(fallback())
             worker.cancel()
         }

@@ -1,3 +1,4 @@
+import EventLoopExecution
 import Synchronization
 
 /// Lets request handlers wait for the next message announced about one thing (an agent's
@@ -87,7 +88,7 @@ final class Mailboxes<Message: Sendable>: Sendable {
     /// Ends the waits whose time is up, every ``sweepInterval``, until nobody waits.
     private func sweep() async {
         while true {
-            try? await Task.sleep(for: Self.sweepInterval)
+            try? await Task.sleep(for: Self.sweepInterval, clock: .eventLoop)
             let now = ContinuousClock.now
             let (expired, keepGoing) = state.withLock { state -> ([CheckedContinuation<Message?, Never>], Bool) in
                 var expired: [CheckedContinuation<Message?, Never>] = []

@@ -4,6 +4,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import EventLoopExecution
 import Logging
 import Metrics
 import PoolCore
@@ -47,7 +48,7 @@ extension AgentTaskLane {
             schedule.started(taskID: taskID)
             let attempt = record.attempt
             let deadline = Task { [intake] in
-                try? await Task.sleep(for: .seconds(max(record.timeout, 0.001)))
+                try? await Task.sleep(for: .seconds(max(record.timeout, 0.001)), clock: .eventLoop)
                 if !Task.isCancelled { intake.yield(.timedOut(taskID: taskID, attempt: attempt)) }
             }
             attempts[taskID] = RunningAttempt(attempt: attempt, deadline: deadline)
@@ -139,7 +140,7 @@ extension AgentTaskLane {
                 return
             } catch {
                 logger.warning("Could not save the agent's checkpoint; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: delay)
+                try? await Task.sleep(for: delay, clock: .eventLoop)
                 delay *= 2
             }
         }
@@ -249,7 +250,7 @@ extension AgentTaskLane {
         wakeUpAt = date
         let delay = max(date.timeIntervalSinceNow, 0.02)
         wakeUp = Task { [intake] in
-            try? await Task.sleep(for: .seconds(delay))
+            try? await Task.sleep(for: .seconds(delay), clock: .eventLoop)
             if !Task.isCancelled { intake.yield(.wake) }
         }
     }

@@ -4,6 +4,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import EventLoopExecution
 import Logging
 import Metrics
 import PoolCore
@@ -30,7 +31,7 @@ extension AgentTaskLane {
     func drain(grace: Duration, events iterator: inout AsyncStream<TaskLaneEvent>.Iterator) async {
         let end = ContinuousClock.now + grace
         let timer = Task { [intake] in
-            try? await Task.sleep(until: end)
+            try? await Task.sleep(until: end, clock: .eventLoop)
             intake.yield(.wake)
         }
         defer { timer.cancel() }

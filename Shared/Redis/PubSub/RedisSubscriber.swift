@@ -1,3 +1,4 @@
+import EventLoopExecution
 import Logging
 import NIOCore
 import NIOPosix
@@ -65,7 +66,7 @@ public final class RedisSubscriber: Sendable {
                 logger.debug("Redis still unreachable for subscribing", metadata: metadata)
             }
             healthy = false
-            do { try await Task.sleep(for: delay) } catch { break }
+            do { try await Task.sleep(for: delay, clock: .eventLoop) } catch { break }
         }
         continuation.finish()
     }
