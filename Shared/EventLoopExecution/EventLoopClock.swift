@@ -13,7 +13,7 @@ import Synchronization
 ///     try await Task.sleep(for: .seconds(1), clock: .eventLoop)
 ///
 /// Its instants are `ContinuousClock`'s, so deadlines computed with `ContinuousClock.now`
-/// work unchanged. Tolerance is ignored (the timers are exact to about a microsecond).
+/// work unchanged. Tolerance is ignored: a loop fires a timer as soon as it is due.
 public struct EventLoopClock: Clock, Sendable {
     public typealias Instant = ContinuousClock.Instant
     public typealias Duration = Swift.Duration

