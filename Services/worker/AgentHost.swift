@@ -97,9 +97,11 @@ actor AgentHost {
                 return
             }
             let updatedAt: Date
+            let firstStart: Bool
             switch try await store.recordRunning(id: spec.agentID, processID: processID) {
-            case .running(let recorded):
+            case .running(let recorded, let first):
                 updatedAt = recorded
+                firstStart = first
             case .notWanted:
                 await code.stop()
                 logger.info("Agent should no longer run; not starting it")
@@ -114,7 +116,7 @@ actor AgentHost {
                 try await registry.releaseAgent(agentID: spec.agentID, processID: processID)
                 return
             }
-            let lane = tasks.makeLane(spec, code, logger) { [weak self] reason in
+            let lane = tasks.makeLane(spec, code, logger, takesOver: !firstStart) { [weak self] reason in
                 await self?.codeFailed(spec.agentID, reason: reason)
             }
             agents[spec.agentID] = HostedAgent(spec: spec, lane: lane)

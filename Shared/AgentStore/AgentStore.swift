@@ -161,7 +161,8 @@ extension AgentStore {
         """
 
     /// `$1` the agent, `$2` the worker's process id. One row: `updated_at` when the write
-    /// happened, and the row as it was before (`desired_state`, `holder`) to say why not.
+    /// happened, and the row as it was before (`desired_state`, `holder`) to say why not, and
+    /// whether the agent had never run nor been given a task (`first_start`).
     static let markRunningSQL = """
         WITH changed AS (
             UPDATE agents SET status = 'running', process_id = $2::uuid, failure_reason = NULL,
@@ -169,9 +170,17 @@ extension AgentStore {
             WHERE id = $1::uuid AND desired_state = 'running' AND (process_id IS NULL OR process_id = $2::uuid)
             RETURNING updated_at
         )
-        SELECT (SELECT updated_at FROM changed) AS updated_at, before.desired_state, before.process_id::text AS holder
+        SELECT (SELECT updated_at FROM changed) AS updated_at, before.desired_state, before.process_id::text AS holder,
+            \(firstStart) AS first_start
         FROM \(observedStateCommit) AS durability LEFT JOIN agents AS before ON before.id = $1::uuid
         """
+
+    /// Whether the row as it was before the write (`before`) belongs to an agent that never
+    /// ran anywhere and was never given a task: then no earlier host left attempts or stream
+    /// entries to take over. A task committed while the write waits for the row's lock is
+    /// not seen here; it reaches the worker through its stream (whose group reads from the
+    /// start) or, should that append have failed, the worker's sweep.
+    static let firstStart = "(before.task_seq = 0 AND before.first_running_at IS NULL)"
 
     /// A one-row subquery that makes the statement's own transaction commit without waiting
     /// for its WAL to reach the disk (`synchronous_commit = off`, local to that transaction,

@@ -79,7 +79,8 @@ struct AgentWriteBatches: Sendable {
                 AND (agents.process_id IS NULL OR agents.process_id = v.process_id)
             RETURNING agents.id, agents.updated_at
         )
-        SELECT v.id, changed.updated_at, before.desired_state, before.process_id::text AS holder
+        SELECT v.id, changed.updated_at, before.desired_state, before.process_id::text AS holder,
+            \(AgentStore.firstStart) AS first_start
         FROM v CROSS JOIN \(AgentStore.observedStateCommit) AS durability
             LEFT JOIN changed ON changed.id = v.id LEFT JOIN agents AS before ON before.id = v.id
         """
@@ -99,7 +100,9 @@ struct AgentWriteBatches: Sendable {
     /// Reads one row of a `markRunning` statement: written, not wanted, or held by another worker.
     static func runningOutcome(_ row: PostgresRow?, processID: String) throws -> RunningOutcome {
         guard let row else { return .notWanted }
-        if let updatedAt: Date = try row.decodeIfPresent("updated_at") { return .running(updatedAt: updatedAt) }
+        if let updatedAt: Date = try row.decodeIfPresent("updated_at") {
+            return .running(updatedAt: updatedAt, firstStart: row["first_start"] == "t")
+        }
         if row["desired_state"] == "running", let holder = row["holder"], holder != processID.lowercased() {
             return .heldElsewhere(holder: holder)
         }

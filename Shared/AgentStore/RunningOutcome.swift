@@ -7,7 +7,9 @@ import Foundation
 /// What a worker's `AgentStore.recordRunning` found.
 public enum RunningOutcome: Sendable, Hashable {
     /// The row now says `running` on this worker (its `updated_at` after the write).
-    case running(updatedAt: Date)
+    /// `firstStart`: the agent had never run anywhere nor been given a task, so there is no
+    /// earlier host's work to take over.
+    case running(updatedAt: Date, firstStart: Bool)
     /// The agent should no longer run (terminated, failed, or no such row): stop it, release
     /// its registry entry, and announce `agent_stopped`.
     case notWanted
@@ -18,6 +20,6 @@ public enum RunningOutcome: Sendable, Hashable {
 
     /// The `updated_at` of a recorded start, nil otherwise.
     public var updatedAt: Date? {
-        if case .running(let updatedAt) = self { updatedAt } else { nil }
+        if case .running(let updatedAt, _) = self { updatedAt } else { nil }
     }
 }

@@ -76,6 +76,50 @@ import Testing
         }
     }
 
+    @Test func aFirstStartIsSaidOnlyOfAnAgentThatNeverRanNorHadATask() async throws {
+        try await withStore { store, client, pool in
+            let worker = Identifier.make()
+            let fresh = try await insert(store, pool)
+            guard case .running(_, let first) = try await store.recordRunning(id: fresh, processID: worker) else {
+                Issue.record("the first start was not recorded")
+                return
+            }
+            #expect(first)
+            // It ran: a repeat (or a start elsewhere after its worker died) has a host to take over from.
+            guard case .running(_, let again) = try await store.recordRunning(id: fresh, processID: worker) else {
+                Issue.record("the repeated start was not recorded")
+                return
+            }
+            #expect(!again)
+
+            // Never ran, but was given a task (task_seq counts them): not a first start.
+            let tasked = try await insert(store, pool)
+            _ = try await client.query("UPDATE agents SET task_seq = 1 WHERE id = $1::uuid", [tasked])
+            guard case .running(_, let taskedFirst) = try await store.recordRunning(id: tasked, processID: worker) else {
+                Issue.record("the tasked agent's start was not recorded")
+                return
+            }
+            #expect(!taskedFirst)
+
+            // The batched statement says the same of each of its rows.
+            var ids: [String] = []
+            for _ in 0..<12 { ids.append(try await insert(store, pool)) }
+            ids.append(tasked)
+            let outcomes = try await withThrowingTaskGroup(of: (String, RunningOutcome).self) { group in
+                for id in ids { group.addTask { (id, try await store.recordRunning(id: id, processID: worker)) } }
+                return try await group.reduce(into: [String: RunningOutcome]()) { $0[$1.0] = $1.1 }
+            }
+            for id in ids {
+                guard case .running(_, let first)? = outcomes[id] else {
+                    Issue.record("\(id) was not recorded running: \(String(describing: outcomes[id]))")
+                    continue
+                }
+                #expect(first == (id != tasked), "\(id)")
+            }
+            print("first starts in a burst of \(ids.count): \(outcomes.values.filter { if case .running(_, true) = $0 { true } else { false } }.count); statements so far: \(store.batchedStatements)")
+        }
+    }
+
     @Test func aRefusalDeletesOnlyASpawnRequestThatNeverRan() async throws {
         try await withStore { store, _, pool in
             let epoch = try await LeadershipStore(client: store.client).nextEpoch(pool: pool)

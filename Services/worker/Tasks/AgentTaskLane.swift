@@ -28,6 +28,10 @@ actor AgentTaskLane {
     let logger: Logger
     /// Called once when the agent's code cannot run any more (it crash-loops).
     let onFailure: @Sendable (String) async -> Void
+    /// False for an agent's first start ever, before any task: no earlier host left attempts
+    /// or stream entries, so the lane skips reading them (two statements and a Redis call per
+    /// spawn). Tasks accepted from then on arrive through the stream, or the worker's sweep.
+    let takesOver: Bool
 
     var schedule: TaskLaneSchedule
     var attempts: [String: RunningAttempt] = [:]
@@ -44,7 +48,8 @@ actor AgentTaskLane {
 
     init(
         agent: AgentSpec, processID: String, runtime: any AgentRuntime, concurrency: Int, store: TaskStore,
-        queue: TaskQueue, metrics: TaskMetrics, logger: Logger, onFailure: @escaping @Sendable (String) async -> Void
+        queue: TaskQueue, metrics: TaskMetrics, logger: Logger, takesOver: Bool,
+        onFailure: @escaping @Sendable (String) async -> Void
     ) {
         agentID = agent.agentID
         pool = agent.poolName
@@ -57,6 +62,7 @@ actor AgentTaskLane {
         logger[metadataKey: "agent_id"] = "\(agent.agentID)"
         self.logger = logger
         self.onFailure = onFailure
+        self.takesOver = takesOver
         schedule = TaskLaneSchedule(concurrency: concurrency)
         (events, intake) = AsyncStream.makeStream(of: TaskLaneEvent.self)
     }
@@ -71,7 +77,8 @@ actor AgentTaskLane {
     // MARK: The loop
 
     /// Runs the lane until it is stopped (`stop`) or the agent's code gives up. First settles
-    /// what a previous host left running and takes over its undelivered entries.
+    /// what a previous host left running and takes over its undelivered entries (unless the
+    /// agent never had one: `takesOver`).
     func run() async {
         let forwarding = Task { [runtime, intake] in
             for await event in runtime.events { intake.yield(.runtime(event)) }
@@ -81,7 +88,7 @@ actor AgentTaskLane {
             wakeUp?.cancel()
             for attempt in attempts.values { attempt.deadline.cancel() }
         }
-        await takeOverFromPreviousHost()
+        if takesOver { await takeOverFromPreviousHost() }
         var iterator = events.makeAsyncIterator()
         while let event = await iterator.next(isolation: self) {
             if case .stop(let how) = event {

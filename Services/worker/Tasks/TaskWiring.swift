@@ -26,11 +26,11 @@ struct TaskWiring: Sendable {
     }
 
     func makeLane(
-        _ agent: AgentSpec, _ runtime: any AgentRuntime, _ logger: Logger,
+        _ agent: AgentSpec, _ runtime: any AgentRuntime, _ logger: Logger, takesOver: Bool,
         onFailure: @escaping @Sendable (String) async -> Void
     ) -> AgentTaskLane {
         AgentTaskLane(
             agent: agent, processID: processID, runtime: runtime, concurrency: definition.tasks.taskConcurrency,
-            store: store, queue: queue, metrics: metrics, logger: logger, onFailure: onFailure)
+            store: store, queue: queue, metrics: metrics, logger: logger, takesOver: takesOver, onFailure: onFailure)
     }
 }
