@@ -11,7 +11,7 @@ import TestSupport
 struct PostgresNonBlockingTests {
     @Test("500 concurrent callers on a pool of 3 each get their own answer", .timeLimit(.minutes(2)))
     func manyCallers() async throws {
-        try await TestDatabase.withClient(poolSize: 3) { client in
+        try await TestDatabase.withClient(poolSize: 3, poolTimeout: .seconds(90)) { client in
             let started = ContinuousClock.now
             let answers = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
                 for index in 0..<500 {

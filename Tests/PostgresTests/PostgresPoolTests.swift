@@ -7,7 +7,7 @@ import Testing
 struct PostgresPoolTests {
     @Test("50 concurrent queries share a pool of 3")
     func concurrency() async throws {
-        try await TestDatabase.withClient(poolSize: 3) { client in
+        try await TestDatabase.withClient(poolSize: 3, poolTimeout: .seconds(90)) { client in
             let clock = ContinuousClock()
             let start = clock.now
             let values = try await withThrowingTaskGroup(of: Int.self) { group in
