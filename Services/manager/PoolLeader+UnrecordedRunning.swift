@@ -6,8 +6,8 @@ import PoolProtocol
 import Registry
 
 /// The repair that makes the worker's `running` record safe to commit asynchronously
-/// (`AgentStore.observedStateCommit`): after a PostgreSQL crash lost it, the row of an agent
-/// that runs says `pending` or `starting` (and no worker), while the registry places the agent
+/// (`AgentStore.markRunningSQL`): after a PostgreSQL crash lost it, the row of an agent that
+/// runs says `pending` or `starting` (and no worker), while the registry places the agent
 /// on a live worker. Reconcile then does not place it again (it runs), so the leader asks
 /// that worker to record it again: `start_agent` to an agent it hosts makes it write `running`
 /// and announce the agent once more (`AgentHost.confirmAgain`).

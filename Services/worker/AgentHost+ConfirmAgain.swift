@@ -5,8 +5,8 @@ import PoolProtocol
 extension AgentHost {
     /// A `start_agent` for an agent that already runs here: records it `running` once more,
     /// then announces it again. The record is observed state committed without waiting for
-    /// the WAL (`AgentStore.observedStateCommit`), so a PostgreSQL crash can lose it while
-    /// the agent keeps running; the leader then sees a row that should run, placed here, not
+    /// the WAL (`AgentStore.markRunningSQL`), so a PostgreSQL crash can lose it while the
+    /// agent keeps running; the leader then sees a row that should run, placed here, not
     /// recorded running, and sends this command again (`PoolLeader+Snapshot`). The write is
     /// the same conditional one as at the start, so a repeat changes nothing else.
     func confirmAgain(_ agentID: String) async {

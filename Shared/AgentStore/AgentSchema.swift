@@ -60,5 +60,6 @@ public enum AgentSchema {
                 """),
         tasksMigration,
         taskBatchesMigration,
+        cachedPlansMigration,
     ]
 }

@@ -162,34 +162,22 @@ extension AgentStore {
 
     /// `$1` the agent, `$2` the worker's process id. One row: `updated_at` when the write
     /// happened, and the row as it was before (`desired_state`, `holder`) to say why not, and
-    /// whether the agent had never run nor been given a task (`first_start`).
-    static let markRunningSQL = """
-        WITH changed AS (
-            UPDATE agents SET status = 'running', process_id = $2::uuid, failure_reason = NULL,
-                first_running_at = COALESCE(first_running_at, now()), updated_at = now()
-            WHERE id = $1::uuid AND desired_state = 'running' AND (process_id IS NULL OR process_id = $2::uuid)
-            RETURNING updated_at
-        )
-        SELECT (SELECT updated_at FROM changed) AS updated_at, before.desired_state, before.process_id::text AS holder,
-            \(firstStart) AS first_start
-        FROM \(observedStateCommit) AS durability LEFT JOIN agents AS before ON before.id = $1::uuid
-        """
+    /// whether the agent had never run nor been given a task (`first_start`: then no earlier
+    /// host left attempts or stream entries to take over; a task committed while the write
+    /// waits for the row's lock reaches the worker through its stream, whose group reads from
+    /// the start, or, should that append have failed, the worker's sweep).
+    ///
+    /// `agentpool_mark_running` (`cachedPlansMigration`) commits this observed state without
+    /// waiting for the WAL to reach the disk: the leader's reconcile rebuilds it from the
+    /// registry should a PostgreSQL crash lose it (docs/operations.md, "What is durable
+    /// when"). Never desired state or tasks.
+    static let markRunningSQL = markRunningSQL(ids: "ARRAY[$1::uuid]", processes: "ARRAY[$2::uuid]")
 
-    /// Whether the row as it was before the write (`before`) belongs to an agent that never
-    /// ran anywhere and was never given a task: then no earlier host left attempts or stream
-    /// entries to take over. A task committed while the write waits for the row's lock is
-    /// not seen here; it reaches the worker through its stream (whose group reads from the
-    /// start) or, should that append have failed, the worker's sweep.
-    static let firstStart = "(before.task_seq = 0 AND before.first_running_at IS NULL)"
-
-    /// A one-row subquery that makes the statement's own transaction commit without waiting
-    /// for its WAL to reach the disk (`synchronous_commit = off`, local to that transaction,
-    /// so nothing leaks to PgBouncer's other clients). Only for the worker's `running` record:
-    /// observed state that the leader's reconcile rebuilds from the registry should a
-    /// PostgreSQL crash lose it (docs/operations.md, "What is durable when"). The write is
-    /// visible to every reader as soon as the statement returns, as any commit is. Never
-    /// for desired state or tasks.
-    static let observedStateCommit = "(SELECT set_config('synchronous_commit', 'off', true))"
+    /// `markRunning` for the agents of the uuid array expression `ids` on the workers of
+    /// `processes` (element by element): one row per element.
+    static func markRunningSQL(ids: String, processes: String) -> String {
+        "SELECT id, updated_at, desired_state, holder, first_start FROM agentpool_mark_running(\(ids), \(processes))"
+    }
 
     /// The agents `ids` names (a uuid array expression) that had not ended, now `terminated`
     /// (`agentpool_terminate_agents` in the schema also cancels their unfinished tasks).

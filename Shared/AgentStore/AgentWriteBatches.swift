@@ -66,32 +66,14 @@ struct AgentWriteBatches: Sendable {
         UUID(uuidString: id).map { $0.uuidString.lowercased() }
     }
 
-    /// `markRunning` for several agents ($1 their ids, $2 the workers' ids, uuid arrays): the
-    /// same rule as the single-row statement. `before` is the rows as they were (a statement's
-    /// main query does not see its own CTE's changes), to say why one was not written.
-    static let markRunningBatchSQL = """
-        WITH v AS (SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS v(id, process_id)),
-        changed AS (
-            UPDATE agents SET status = 'running', process_id = v.process_id, failure_reason = NULL,
-                first_running_at = COALESCE(agents.first_running_at, now()), updated_at = now()
-            FROM v
-            WHERE agents.id = v.id AND agents.desired_state = 'running'
-                AND (agents.process_id IS NULL OR agents.process_id = v.process_id)
-            RETURNING agents.id, agents.updated_at
-        )
-        SELECT v.id, changed.updated_at, before.desired_state, before.process_id::text AS holder,
-            \(AgentStore.firstStart) AS first_start
-        FROM v CROSS JOIN \(AgentStore.observedStateCommit) AS durability
-            LEFT JOIN changed ON changed.id = v.id LEFT JOIN agents AS before ON before.id = v.id
-        """
-
     private static func markRunning(on connection: PostgresConnection, _ writes: [Running]) async throws -> [RunningOutcome] {
         if writes.count == 1 {
             let result = try await connection.query(AgentStore.markRunningSQL, [writes[0].id, writes[0].processID])
             return [try runningOutcome(result.rows.first, processID: writes[0].processID)]
         }
         let result = try await connection.query(
-            markRunningBatchSQL, [uuidArray(writes.map(\.id)), uuidArray(writes.map(\.processID))])
+            AgentStore.markRunningSQL(ids: "$1::uuid[]", processes: "$2::uuid[]"),
+            [uuidArray(writes.map(\.id)), uuidArray(writes.map(\.processID))])
         var byID: [String: PostgresRow] = [:]
         for row in result.rows { byID[try row.decode("id", as: UUID.self).uuidString.lowercased()] = row }
         return try writes.map { try runningOutcome(byID[$0.id], processID: $0.processID) }

@@ -37,7 +37,7 @@ import Testing
             let single = try await connection.query(AgentStore.markRunningSQL, [first, worker])
             let afterSingle = try await connection.query("SHOW synchronous_commit").rows.first?["synchronous_commit"]
             let batch = try await connection.query(
-                AgentWriteBatches.markRunningBatchSQL, ["{\(first),\(second)}", "{\(worker),\(worker)}"])
+                AgentStore.markRunningSQL(ids: "$1::uuid[]", processes: "$2::uuid[]"), ["{\(first),\(second)}", "{\(worker),\(worker)}"])
             let afterBatch = try await connection.query("SHOW synchronous_commit").rows.first?["synchronous_commit"]
             return [before, afterSingle, afterBatch, "\(single.rows.count)", "\(batch.rows.count)"]
         }
