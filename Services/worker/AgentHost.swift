@@ -53,8 +53,9 @@ actor AgentHost {
     var isIdle: Bool { agents.isEmpty && starting.isEmpty }
 
     /// Starts `spec` here, unless it already runs here (then it is confirmed again) or on
-    /// another live worker (then nothing happens: an agent never runs twice).
-    func start(_ spec: AgentSpec, epoch: Int? = nil) async {
+    /// another live worker (then nothing happens: an agent never runs twice). `isNew`: the
+    /// command says the agent's row was created for this placement (`StartAgent.isNew`).
+    func start(_ spec: AgentSpec, epoch: Int? = nil, isNew: Bool = false) async {
         var logger = logger
         logger[metadataKey: "agent_id"] = "\(spec.agentID)"
         if agents[spec.agentID] != nil {
@@ -84,24 +85,27 @@ actor AgentHost {
                 return
             }
             // The code starts (with its last checkpoint) before the agent counts as running: a
-            // spawn into an exec pool answers only after the child said `ready`.
-            let code = tasks.makeRuntime(spec, logger)
+            // spawn into an exec pool answers only after the child said `ready`. A new agent
+            // has no checkpoint, so none is read.
+            let state = isNew ? nil : try await tasks.store.loadState(agentID: spec.agentID)
+            guard var code = try await startCode(spec, state: state, logger) else { return }
             runtime = code
-            do {
-                try await code.start(state: try await tasks.store.loadState(agentID: spec.agentID))
-            } catch let failure as RuntimeStartFailure {
-                logger.warning("Agent's code did not start; the agent fails", metadata: ["reason": "\(failure.reason)"])
-                await code.stop()
-                runtime = nil
-                await fail(spec.agentID, reason: failure.reason)
-                return
-            }
             let updatedAt: Date
             let firstStart: Bool
             switch try await store.recordRunning(id: spec.agentID, processID: processID) {
             case .running(let recorded, let first):
                 updatedAt = recorded
                 firstStart = first
+                // The row ran before after all (a stale or repeated command said new): start
+                // the code again with the checkpoint, before any task reaches it.
+                if isNew, !first, let state = try await tasks.store.loadState(agentID: spec.agentID) {
+                    logger.info("Agent was not new; starting its code again with its checkpoint")
+                    await code.stop()
+                    runtime = nil
+                    guard let again = try await startCode(spec, state: state, logger) else { return }
+                    code = again
+                    runtime = again
+                }
             case .notWanted:
                 await code.stop()
                 logger.info("Agent should no longer run; not starting it")
@@ -129,6 +133,24 @@ actor AgentHost {
             try? await registry.releaseAgent(agentID: spec.agentID, processID: processID)
             await announce(.agentFailed(AgentFailed(
                 processID: processID, agentID: spec.agentID, reason: "worker could not record the agent", retryable: true)))
+        }
+    }
+
+    /// Starts the agent's code with `state`; nil when it did not start, after the agent was
+    /// recorded failed.
+    private func startCode(_ spec: AgentSpec, state: JSONValue?, _ logger: Logger) async throws -> (any AgentRuntime)? {
+        let code = tasks.makeRuntime(spec, logger)
+        do {
+            try await code.start(state: state)
+            return code
+        } catch let failure as RuntimeStartFailure {
+            logger.warning("Agent's code did not start; the agent fails", metadata: ["reason": "\(failure.reason)"])
+            await code.stop()
+            await fail(spec.agentID, reason: failure.reason)
+            return nil
+        } catch {
+            await code.stop()
+            throw error
         }
     }
 

@@ -61,7 +61,7 @@ struct CommandReceiver {
 
     private func handle(_ message: PoolMessage) async {
         switch message {
-        case .startAgent(let command): await host.start(command.agent, epoch: command.epoch)
+        case .startAgent(let command): await host.start(command.agent, epoch: command.epoch, isNew: command.isNew ?? false)
         case .stopAgent(let command): await host.stop(agentID: command.agentID)
         case .cancelTask(let command): await host.cancelTask(agentID: command.agentID, taskID: command.taskID)
         default:

@@ -25,11 +25,12 @@ extension PoolRegistry {
     /// Places a fresh spawn on the ready worker with the most free slots, if a manager leads
     /// the pool (and listens) and `epoch` is the pool's current one, in one atomic script (see
     /// `GatewayScripts`). The reservation expires at `now + reservation` unless the worker
-    /// claims the agent first, as a leader's does.
+    /// claims the agent first, as a leader's does. The command says the agent is new: its row
+    /// was just created, so the worker reads no checkpoint before starting it.
     public func placeFromGateway(
         _ agent: AgentSpec, epoch: Int, reservation: Duration = LeaderTuning.defaultStartTimeout, now: Date = Date()
     ) async throws -> GatewayPlacement {
-        let (prefix, suffix) = Self.split { .startAgent(StartAgent(targetProcessID: $0, epoch: epoch, agent: agent)) }
+        let (prefix, suffix) = Self.split { .startAgent(StartAgent(targetProcessID: $0, epoch: epoch, agent: agent, isNew: true)) }
         let deadline = now.addingTimeInterval(reservation / .seconds(1))
         let reply = try await redis.evalScript(
             GatewayScripts.place,

@@ -16,6 +16,7 @@ import Testing
             .placeAgent(PlaceAgent(agent: spec)),
             .terminateAgent(TerminateAgent(agentID: agentID)),
             .startAgent(StartAgent(targetProcessID: processID, epoch: 4, agent: spec)),
+            .startAgent(StartAgent(targetProcessID: processID, epoch: 4, agent: spec, isNew: true)),
             .stopAgent(StopAgent(targetProcessID: processID, epoch: 4, agentID: agentID)),
             .retireWorker(RetireWorker(targetProcessID: processID, epoch: 1)),
             .workerRegistered(WorkerEvent(processID: processID)),
@@ -33,6 +34,21 @@ import Testing
             #expect(try MessageCodec.decode(line) == message)
         }
         #expect(Set(messages.map(\.type)) == Set(MessageType.allCases))
+    }
+
+    /// `new` is optional both ways: a worker of an earlier release ignores it, and a command
+    /// without it (every sender but the gateway's placement) reads as not new.
+    @Test func aStartSaysNewOnlyWhenItsSenderDoes() throws {
+        let line = MessageCodec.encode(.startAgent(StartAgent(targetProcessID: processID, epoch: 2, agent: spec, isNew: true)))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+        #expect(object["new"] as? Bool == true)
+        let plain = MessageCodec.encode(.startAgent(StartAgent(targetProcessID: processID, epoch: 2, agent: spec)))
+        #expect(!String(decoding: plain, as: UTF8.self).contains("\"new\""))
+        guard case .startAgent(let command) = try MessageCodec.decode(plain) else {
+            Issue.record("not a start")
+            return
+        }
+        #expect(command.isNew == nil)
     }
 
     @Test func wireFormatCarriesVersionTypeAndTarget() throws {

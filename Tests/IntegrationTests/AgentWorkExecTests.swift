@@ -90,6 +90,55 @@ import TestSupport
         }
     }
 
+    /// A `start_agent` that says the agent is new (the gateway's own placement of a spawn it
+    /// just recorded) lets the worker start the code without reading a checkpoint. Should the
+    /// hint be wrong (a stale or replayed command for an agent that ran since), the running
+    /// record tells, and the code starts again with its checkpoint before any task reaches it.
+    @Test(.timeLimit(.minutes(3)))
+    func aStartThatWronglySaysNewStillHandsTheCodeItsCheckpoint() async throws {
+        try await TestStack.with(name: "execnew", poolYAML: try Self.execPool("    min_workers: 2")) { stack in
+            let pool = stack.pools[0]
+            try await stack.startManager(minimumWorkers: 2)
+            try await stack.startGateway()
+            let agent = try await stack.spawnAgent()
+            for index in 0..<3 {
+                let reply = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"echo","n":\#(index)}}"#, wait: 10)
+                #expect(reply.status == 200, "\(reply.text)")
+            }
+            let before = try #require(try await stack.http.get("/api/v1/agents/\(agent)").json() as? [String: Any])
+            let first = try #require(before["process_id"] as? String)
+            let workers = try await stack.workerPIDs(pool)
+            let other = try #require(workers.keys.first { $0 != first })
+            // With the manager paused, the agent's worker hands it back on SIGTERM and nobody
+            // places it again: its row waits, unplaced, with its checkpoint.
+            let manager = try #require(stack.services.first { $0.name.hasSuffix("-manager") })
+            kill(manager.pid, SIGSTOP)
+            var resumed = false
+            defer { if !resumed { kill(manager.pid, SIGCONT) } }
+            kill(try #require(workers[first]), SIGTERM)
+            try await Poll.until("the agent's row to be unplaced", timeout: .seconds(30)) {
+                let row = try await stack.postgres.query("SELECT status, process_id::text AS p FROM agents WHERE id = $1::uuid", [agent])
+                return row.rows.first?["status"] == "pending" && row.rows.first?["p"] == nil
+            }
+            let epoch = try #require(try await stack.redis.send("GET", RedisKeys.poolEpoch(pool)).string.flatMap { Int($0) })
+            let spec = AgentSpec(agentID: agent, name: "a", poolName: pool, role: "developer", metadata: [:])
+            let line = MessageCodec.encode(.startAgent(StartAgent(targetProcessID: other, epoch: epoch, agent: spec, isNew: true)))
+            _ = try await stack.redis.send("PUBLISH", RedisKeys.processCommands(other), String(decoding: line, as: UTF8.self))
+            let sent = ContinuousClock.now
+            try await Poll.until("the agent to run on the other worker", timeout: .seconds(30)) {
+                let now = try await stack.http.get("/api/v1/agents/\(agent)").json() as? [String: Any]
+                return now?["status"] as? String == "running" && now?["process_id"] as? String == other
+            }
+            print("the agent ran on the other worker \(ContinuousClock.now - sent) after its start said new")
+            kill(manager.pid, SIGCONT)
+            resumed = true
+            let state = try await stack.submitTask(agent: agent, body: #"{"input":{"op":"state"}}"#, wait: 10)
+            let output = try #require(((try state.json() as? [String: Any])?["output"]) as? [String: Any])
+            #expect(output["tasks_done"] as? Int == 3, "\(output)")
+            #expect(stack.services.map(\.log).joined().contains("Agent was not new; starting its code again with its checkpoint"))
+        }
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func aChildThatExitsMidTaskIsRestartedAndTheAttemptRetried() async throws {
         try await TestStack.with(name: "execcrash", poolYAML: try Self.execPool()) { stack in

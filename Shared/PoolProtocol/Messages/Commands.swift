@@ -6,17 +6,25 @@ public struct StartAgent: Sendable, Codable, Hashable {
     /// The sender's leadership epoch; workers ignore commands older than the newest they saw.
     public var epoch: Int
     public var agent: AgentSpec
+    /// True when the sender created the agent's row for this very placement (a spawn the
+    /// gateway places itself): the agent never ran, so it has no checkpoint to read before
+    /// its code starts. A hint, absent from other senders: the worker's running record says
+    /// whether the agent really never ran (`first_start`), and a worker that learns otherwise
+    /// there reads the checkpoint after all.
+    public var isNew: Bool?
 
-    public init(targetProcessID: String, epoch: Int, agent: AgentSpec) {
+    public init(targetProcessID: String, epoch: Int, agent: AgentSpec, isNew: Bool? = nil) {
         self.targetProcessID = targetProcessID
         self.epoch = epoch
         self.agent = agent
+        self.isNew = isNew
     }
 
     enum CodingKeys: String, CodingKey {
         case targetProcessID = "target_process_id"
         case epoch
         case agent
+        case isNew = "new"
     }
 }
 
