@@ -126,7 +126,8 @@ public final class WriteCoalescer<Input: Sendable, Output: Sendable>: Sendable {
             return try await client.withConnection { [self] connection -> Output? in
                 let joined = take(besides: leader?.key)
                 progress.withLock { $0 = .taken(joined) }
-                let inputs = (leader.map { [$0.input] } ?? []) + joined.map(\.input)
+                // A closure, not `\.input`: in generic code a key path is built anew on each call.
+                let inputs = (leader.map { [$0.input] } ?? []) + joined.map { $0.input }
                 guard !inputs.isEmpty else { return nil }
                 // Once sent, a batch finishes even if the leader's task is cancelled: it carries
                 // other callers' writes (see `submit`).

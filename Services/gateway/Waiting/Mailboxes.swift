@@ -57,7 +57,8 @@ final class Mailboxes<Message: Sendable>: Sendable {
                 slot.buffered = message
                 return []
             }
-            let woken = slot.waiters.values.map(\.continuation)
+            // A closure, not `\.continuation`: in generic code a key path is built anew on each call.
+            let woken = slot.waiters.values.map { $0.continuation }
             state.waiting -= woken.count
             slot.waiters.removeAll()
             return woken
@@ -96,7 +97,7 @@ final class Mailboxes<Message: Sendable>: Sendable {
                     let due = slot.waiters.filter { $0.value.deadline <= now }
                     guard !due.isEmpty else { continue }
                     for token in due.keys { slot.waiters[token] = nil }
-                    expired += due.values.map(\.continuation)
+                    expired += due.values.map { $0.continuation }
                     state.slots[key] = slot.interest <= 0 && slot.waiters.isEmpty ? nil : slot
                 }
                 state.waiting -= expired.count

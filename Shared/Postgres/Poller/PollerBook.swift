@@ -127,7 +127,7 @@ struct PollerBook<Waiter> {
             waiting[fd] = nil
             socketOfToken[entry.token] = nil
         }
-        return due.values.sorted { $0.token < $1.token }.map(\.waiter)
+        return due.values.sorted { $0.token < $1.token }.map { $0.waiter }
     }
 
     /// The longest the poller thread sleeps, with or without waiters. A wait whose deadline
@@ -140,7 +140,8 @@ struct PollerBook<Waiter> {
     /// The poller thread is about to sleep: how long, in milliseconds for epoll_wait/poll,
     /// until the earliest deadline or `maximumSleep`, remembering when it will wake.
     mutating func sleep(now: ContinuousClock.Instant) -> Int32 {
-        let next = min(waiting.values.map(\.deadline).min() ?? now + Self.maximumSleep, now + Self.maximumSleep)
+        // Closures, not key paths: in generic code a key path is built anew on each call.
+        let next = min(waiting.values.map { $0.deadline }.min() ?? now + Self.maximumSleep, now + Self.maximumSleep)
         sleepingUntil = next
         guard next > now else { return 0 }
         // Rounded up, so that the thread never wakes just before a deadline and spins.
