@@ -16,6 +16,9 @@ struct CanonicalMetricsPath<Context: RequestContext>: RouterMiddleware {
     /// Whether `path` names the metrics route in a spelling other than the canonical one.
     static func isAlternateSpelling(_ path: String) -> Bool {
         guard path != Self.path else { return false }
+        // Every other route's path, at no cost: a spelling of this one has a '%' or, in some
+        // case, the letters of "metrics" (Foundation's percent decoding is dear per request).
+        guard path.utf8.contains(UInt8(ascii: "%")) || path.lowercased().contains("metrics") else { return false }
         let decoded = path.removingPercentEncoding ?? path
         let segments = decoded.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
         return segments.count == 1 && segments[0].lowercased() == "metrics"

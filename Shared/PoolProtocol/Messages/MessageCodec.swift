@@ -31,43 +31,59 @@ public enum MessageCodec {
         guard !bytes.contains(UInt8(ascii: "\n")) else {
             throw MessageDecodingError("more than one line")
         }
-        let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(bytes))
-        } catch {
-            throw MessageDecodingError("not a message object with v, type and message_id")
-        }
-        guard header.v == version else {
-            throw MessageDecodingError("unsupported version \(header.v)")
-        }
-        guard let type = MessageType(rawValue: header.type) else {
-            throw MessageDecodingError("unknown type \"\(header.type.prefix(64))\"")
-        }
-        do {
-            return try decodeBody(type, from: Data(bytes))
+            return try JSONDecoder().decode(Line.self, from: Data(bytes)).message
         } catch let error as MessageDecodingError {
             throw error
         } catch {
-            throw MessageDecodingError("malformed \(type.rawValue): \(Self.describe(error))")
+            // Not JSON at all, or not an object.
+            throw MessageDecodingError("not a message object with v, type and message_id")
         }
     }
 
-    private static func decodeBody(_ type: MessageType, from data: Data) throws -> PoolMessage {
-        let decoder = JSONDecoder()
+    /// One line read in a single pass of the JSON parser: its header first, then the body of
+    /// the type the header names, from the same object.
+    private struct Line: Decodable {
+        let message: PoolMessage
+
+        init(from decoder: any Decoder) throws {
+            let header: Header
+            do {
+                header = try Header(from: decoder)
+            } catch {
+                throw MessageDecodingError("not a message object with v, type and message_id")
+            }
+            guard header.v == version else {
+                throw MessageDecodingError("unsupported version \(header.v)")
+            }
+            guard let type = MessageType(rawValue: header.type) else {
+                throw MessageDecodingError("unknown type \"\(header.type.prefix(64))\"")
+            }
+            do {
+                message = try decodeBody(type, from: decoder)
+            } catch let error as MessageDecodingError {
+                throw error
+            } catch {
+                throw MessageDecodingError("malformed \(type.rawValue): \(describe(error))")
+            }
+        }
+    }
+
+    private static func decodeBody(_ type: MessageType, from decoder: any Decoder) throws -> PoolMessage {
         let message: PoolMessage
         switch type {
-        case .placeAgent: message = .placeAgent(try decoder.decode(PlaceAgent.self, from: data))
-        case .terminateAgent: message = .terminateAgent(try decoder.decode(TerminateAgent.self, from: data))
-        case .startAgent: message = .startAgent(try decoder.decode(StartAgent.self, from: data))
-        case .stopAgent: message = .stopAgent(try decoder.decode(StopAgent.self, from: data))
-        case .retireWorker: message = .retireWorker(try decoder.decode(RetireWorker.self, from: data))
-        case .workerRegistered: message = .workerRegistered(try decoder.decode(WorkerEvent.self, from: data))
-        case .workerStopping: message = .workerStopping(try decoder.decode(WorkerEvent.self, from: data))
-        case .agentStarted: message = .agentStarted(try decoder.decode(AgentEvent.self, from: data))
-        case .agentStopped: message = .agentStopped(try decoder.decode(AgentEvent.self, from: data))
-        case .agentFailed: message = .agentFailed(try decoder.decode(AgentFailed.self, from: data))
-        case .cancelTask: message = .cancelTask(try decoder.decode(CancelTask.self, from: data))
-        case .taskUpdated: message = .taskUpdated(try decoder.decode(TaskUpdated.self, from: data))
+        case .placeAgent: message = .placeAgent(try PlaceAgent(from: decoder))
+        case .terminateAgent: message = .terminateAgent(try TerminateAgent(from: decoder))
+        case .startAgent: message = .startAgent(try StartAgent(from: decoder))
+        case .stopAgent: message = .stopAgent(try StopAgent(from: decoder))
+        case .retireWorker: message = .retireWorker(try RetireWorker(from: decoder))
+        case .workerRegistered: message = .workerRegistered(try WorkerEvent(from: decoder))
+        case .workerStopping: message = .workerStopping(try WorkerEvent(from: decoder))
+        case .agentStarted: message = .agentStarted(try AgentEvent(from: decoder))
+        case .agentStopped: message = .agentStopped(try AgentEvent(from: decoder))
+        case .agentFailed: message = .agentFailed(try AgentFailed(from: decoder))
+        case .cancelTask: message = .cancelTask(try CancelTask(from: decoder))
+        case .taskUpdated: message = .taskUpdated(try TaskUpdated(from: decoder))
         }
         try MessageValidation.validate(message)
         return message
