@@ -42,29 +42,37 @@ extension AgentSchema {
                 -- worker p_processes[i], only where the row should run and is unplaced or already that
                 -- worker's. One row per element: updated_at when written; else the row as it was
                 -- (desired_state, holder) to say why not. first_start: the row had never run and was
-                -- never given a task. This is observed state, which the leader's reconcile rebuilds from
-                -- the registry, so its transaction does not wait for the WAL to reach the disk
-                -- (synchronous_commit off, local to the transaction; docs/operations.md).
+                -- never given a task. Each row is locked before it is read, so what it answers is what
+                -- the write saw; rows are locked in id order, as every statement that locks several.
+                -- Row by row rather than one set-based statement: a plpgsql loop of single-row
+                -- statements with kept plans costs a third of the set-based one (pgbench, one client).
+                -- This is observed state, which the leader's reconcile rebuilds from the registry, so
+                -- its transaction does not wait for the WAL to reach the disk (synchronous_commit off,
+                -- local to the transaction; docs/operations.md).
                 CREATE FUNCTION agentpool_mark_running(p_ids uuid[], p_processes uuid[])
                 RETURNS TABLE (id uuid, updated_at timestamptz, desired_state text, holder text, first_start boolean)
                 LANGUAGE plpgsql VOLATILE AS $fn$
-                #variable_conflict use_column
+                DECLARE
+                    v record;
+                    before record;
                 BEGIN
                     PERFORM set_config('synchronous_commit', 'off', true);
-                    -- The main query reads the rows as they were: it does not see its own CTE's changes.
-                    RETURN QUERY
-                        WITH v AS (SELECT * FROM unnest(p_ids, p_processes) AS v(id, process_id)),
-                        changed AS (
-                            UPDATE agents SET status = 'running', process_id = v.process_id, failure_reason = NULL,
-                                first_running_at = COALESCE(agents.first_running_at, now()), updated_at = now()
-                            FROM v
-                            WHERE agents.id = v.id AND agents.desired_state = 'running'
-                                AND (agents.process_id IS NULL OR agents.process_id = v.process_id)
-                            RETURNING agents.id, agents.updated_at
-                        )
-                        SELECT v.id, changed.updated_at, before.desired_state, before.process_id::text,
-                            (before.task_seq = 0 AND before.first_running_at IS NULL)
-                        FROM v LEFT JOIN changed ON changed.id = v.id LEFT JOIN agents AS before ON before.id = v.id;
+                    FOR v IN SELECT u.id, u.process_id FROM unnest(p_ids, p_processes) AS u(id, process_id) ORDER BY u.id LOOP
+                        SELECT a.desired_state, a.process_id, a.task_seq, a.first_running_at INTO before
+                        FROM agents AS a WHERE a.id = v.id FOR UPDATE;
+                        updated_at := NULL;
+                        IF before.desired_state = 'running' AND (before.process_id IS NULL OR before.process_id = v.process_id) THEN
+                            UPDATE agents AS a SET status = 'running', process_id = v.process_id, failure_reason = NULL,
+                                first_running_at = COALESCE(a.first_running_at, now()), updated_at = now()
+                            WHERE a.id = v.id
+                            RETURNING a.updated_at INTO updated_at;
+                        END IF;
+                        id := v.id;
+                        desired_state := before.desired_state;
+                        holder := before.process_id::text;
+                        first_start := before.task_seq = 0 AND before.first_running_at IS NULL;
+                        RETURN NEXT;
+                    END LOOP;
                 END
                 $fn$;
                 """)
