@@ -27,12 +27,4 @@ import Testing
         #expect(!PoolName.isValid("pool:x"))
         #expect(!PoolName.isValid(String(repeating: "a", count: 64)))
     }
-
-    @Test func timestampsAreRFC3339UTC() throws {
-        let date = Date(timeIntervalSince1970: 1_800_000_000.5)
-        let text = Timestamp.string(date)
-        #expect(text == "2027-01-15T08:00:00.500Z")
-        let parsed = try #require(Timestamp.date(text))
-        #expect(abs(parsed.timeIntervalSince(date)) < 0.001)
-    }
 }
