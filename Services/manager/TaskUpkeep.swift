@@ -79,9 +79,7 @@ actor TaskUpkeep {
         let settled = try await store.settleLostAttempts(pool: definition.name, liveProcesses: owners.subtracting(gone).union(registered))
         for record in settled {
             // A wake-up only: waiters poll PostgreSQL too.
-            try? await queue.publishUpdate(
-                TaskUpdated(agentID: record.agentID, taskID: record.taskID, status: record.status, eventID: record.lastEventID),
-                pool: definition.name)
+            try? await queue.publishUpdate(record.updateMessage, pool: definition.name)
         }
         if !settled.isEmpty {
             logger.warning("Settled attempts of workers that are gone", metadata: ["count": "\(settled.count)", "workers": "\(gone.count)"])

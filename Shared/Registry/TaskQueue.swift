@@ -120,12 +120,21 @@ public struct TaskQueue: Sendable {
         return reply.array != nil
     }
 
-    /// Publishes a `task_updated` wake-up on `pool:<pool>:task_updates`.
+    /// Publishes a `task_updated` wake-up on `pool:<pool>:task_updates`, without its ending
+    /// when that would make the line longer than ``largestUpdateWithEnding``: every gateway
+    /// of the pool receives each line, and a waiter without an ending reads the row instead.
     public func publishUpdate(_ update: TaskUpdated, pool: String) async throws {
-        _ = try await redis.send(bytes: [
-            Array("PUBLISH".utf8), Array(RedisKeys.poolTaskUpdates(pool).utf8), MessageCodec.encode(.taskUpdated(update)),
-        ])
+        var line = MessageCodec.encode(.taskUpdated(update))
+        if update.ending != nil, line.count > Self.largestUpdateWithEnding {
+            var bare = update
+            bare.ending = nil
+            line = MessageCodec.encode(.taskUpdated(bare))
+        }
+        _ = try await redis.send(bytes: [Array("PUBLISH".utf8), Array(RedisKeys.poolTaskUpdates(pool).utf8), line])
     }
+
+    /// Bytes: outputs of a few KiB (most answers) ride along; larger ones are read.
+    public static let largestUpdateWithEnding = 8 * 1024
 
     /// A channel name split around its process id, so that a script can name the channel of
     /// a worker it looked up without spelling the name itself.

@@ -27,6 +27,11 @@ import Testing
             .agentFailed(AgentFailed(processID: nil, agentID: agentID, reason: "pool full", retryable: true)),
             .cancelTask(CancelTask(targetProcessID: processID, agentID: agentID, taskID: Identifier.make())),
             .taskUpdated(TaskUpdated(agentID: agentID, taskID: Identifier.make(), status: .timedOut, eventID: 7)),
+            .taskUpdated(TaskUpdated(
+                agentID: agentID, taskID: Identifier.make(), status: .succeeded, eventID: 3,
+                ending: TaskEnding(
+                    output: .object(["n": .number(1), "text": .string("héllo\n")]), error: nil, attempt: 1, cancelRequested: false,
+                    startedAt: "2026-12-03T07:01:02.003Z", finishedAt: "2026-12-03T07:01:02.004Z", updatedAt: "2026-12-03T07:01:02.004Z"))),
         ]
         for message in messages {
             let line = MessageCodec.encode(message)
@@ -109,6 +114,39 @@ import Testing
         #expect(throws: MessageDecodingError.self) { try MessageCodec.decode(Array(badID.utf8)) }
         let badStatus = good.replacingOccurrences(of: #""status":"running""#, with: #""status":"lost""#)
         #expect(throws: MessageDecodingError.self) { try MessageCodec.decode(Array(badStatus.utf8)) }
+    }
+
+    /// A gateway answers an ending as the task, so one that cannot describe a final task is
+    /// dropped like any malformed line; an update without one (progress, or a large output)
+    /// stays a plain wake-up.
+    @Test func anEndingComesOnlyWithAFinalStatusAndValidTimes() throws {
+        let taskID = Identifier.make()
+        let ending = #""ending":{"output":{"n":1},"error":null,"attempt":1,"cancel_requested":false,"started_at":"2026-12-03T07:01:02.003Z","finished_at":"2026-12-03T07:01:02.004Z","updated_at":"2026-12-03T07:01:02.004Z"}"#
+        let good = #"{"v":1,"type":"task_updated","message_id":"m","agent_id":"\#(Identifier.make())","task_id":"\#(taskID)","status":"succeeded","event_id":3,\#(ending)}"#
+        guard case .taskUpdated(let update) = try MessageCodec.decode(Array(good.utf8)) else {
+            Issue.record("not a task update")
+            return
+        }
+        #expect(update.ending?.output == .object(["n": .number(1)]))
+        #expect(update.ending?.cancelRequested == false)
+        let cases = [
+            (#""status":"succeeded""#, #""status":"running""#),
+            (#""attempt":1"#, #""attempt":-1"#),
+            (#""finished_at":"2026-12-03T07:01:02.004Z""#, #""finished_at":"yesterday""#),
+            (#""started_at":"2026-12-03T07:01:02.003Z""#, #""started_at":7"#),
+            (#""cancel_requested":false,"#, ""),
+        ]
+        for (from, to) in cases {
+            let bad = good.replacingOccurrences(of: from, with: to)
+            #expect(bad != good)
+            #expect(throws: MessageDecodingError.self, "\(to)") { try MessageCodec.decode(Array(bad.utf8)) }
+        }
+        let plain = good.replacingOccurrences(of: "," + ending, with: "")
+        guard case .taskUpdated(let wakeUp) = try MessageCodec.decode(Array(plain.utf8)) else {
+            Issue.record("not a task update")
+            return
+        }
+        #expect(wakeUp.ending == nil && wakeUp.status == .succeeded)
     }
 
     @Test func retryBackoffDoublesFromOneSecondUpToAMinute() {

@@ -30,8 +30,19 @@ import Testing
                 #expect((task["output"] as? [String: Any])?["text"] as? String == "héllo")
                 #expect(task["attempt"] as? Int == 1)
                 #expect(task["error"] is NSNull)
+                // The answer came from the outcome's wake-up, not a read: it is the row all the same.
+                let row = try await stack.task(try #require(task["task_id"] as? String))
+                #expect(NSDictionary(dictionary: task) == NSDictionary(dictionary: row), "\(task) against \(row)")
             }
             print("echo round trips with ?wait: first \(times[0]), median \(times.sorted()[times.count / 2])")
+            // An output too large to ride on the wake-up is read from PostgreSQL, and answered whole.
+            let large = String(repeating: "x", count: 20_000)
+            let reply = try await stack.submitTask(agent: agent, body: #"{"input":{"large":"\#(large)"}}"#, wait: 10)
+            #expect(reply.status == 200, "\(reply.text.prefix(300))")
+            let task = try #require(try reply.json() as? [String: Any])
+            #expect((task["output"] as? [String: Any])?["large"] as? String == large)
+            let row = try await stack.task(try #require(task["task_id"] as? String))
+            #expect(NSDictionary(dictionary: task) == NSDictionary(dictionary: row))
             let taskID = try await stack.submitTaskID(agent: agent, input: "[1,2,3]")
             _ = try await stack.finalTask(taskID)
             #expect(try await stack.taskEvents(taskID) == ["queued", "started", "succeeded"])

@@ -76,8 +76,7 @@ struct TaskService: Sendable {
     /// Tells the pool's gateways that the task changed (best effort: waiters poll too).
     func announce(_ task: TaskRecord) async {
         do {
-            try await queue.publishUpdate(
-                TaskUpdated(agentID: task.agentID, taskID: task.taskID, status: task.status, eventID: task.lastEventID), pool: task.poolName)
+            try await queue.publishUpdate(task.updateMessage, pool: task.poolName)
         } catch {
             logger.warning("Could not announce a task update", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
         }

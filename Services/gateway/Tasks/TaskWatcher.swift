@@ -26,11 +26,13 @@ struct TaskWatcher: Sendable {
     }
 
     /// Reads `task` again after each wake-up that says it ended (or each poll interval) until
-    /// it is final or `deadline` passes, recording each read in `latest`. A wake-up for a step
-    /// on the way (a progress event: status `running`) costs no read, since the final one
-    /// follows and a read at least every poll interval still covers a lost one; the wait reads
-    /// once more at its deadline when it skipped one. Call within ``watching(_:_:)``. A
-    /// read that fails ends the wait with the task as last read: what is known is answered.
+    /// it is final or `deadline` passes, recording each read in `latest`. A wake-up that
+    /// carries the task's ending (a worker's outcome) is the final task without a read. A
+    /// wake-up for a step on the way (a progress event: status `running`) costs no read, since
+    /// the final one follows and a read at least every poll interval still covers a lost one;
+    /// the wait reads once more at its deadline when it skipped one. Call within
+    /// ``watching(_:_:)``. A read that fails ends the wait with the task as last read: what is
+    /// known is answered.
     func awaitFinal(_ task: TaskRecord, until deadline: ContinuousClock.Instant, latest: LatestRead<TaskRecord>) async -> TaskRecord {
         var current = task
         var lastRead = ContinuousClock.now
@@ -41,6 +43,11 @@ struct TaskWatcher: Sendable {
                 let nextRead = lastRead + pollInterval
                 let wakeup = await nextWakeup(current.taskID, within: min(remaining, max(nextRead - .now, .milliseconds(1))))
                 guard !Task.isCancelled else { break }
+                if let wakeup, let final = current.ended(by: wakeup) {
+                    current = final
+                    latest.record(final)
+                    break
+                }
                 if let wakeup, !wakeup.status.isFinal, ContinuousClock.now < min(deadline, nextRead) {
                     skipped = true
                     continue

@@ -221,8 +221,9 @@ extension AgentTaskLane {
         }
     }
 
+    /// A final record goes out with its ending, which a gateway's `?wait` answers from.
     func announce(_ record: TaskRecord) async {
-        await publish(TaskUpdated(agentID: record.agentID, taskID: record.taskID, status: record.status, eventID: record.lastEventID))
+        await publish(record.updateMessage)
     }
 
     func publish(_ update: TaskUpdated) async {

@@ -36,12 +36,22 @@ enum MessageValidation {
             try id(body.agentID, "agent_id")
             try id(body.taskID, "task_id")
             guard body.eventID >= 0 else { throw MessageDecodingError("invalid field event_id") }
+            if let ending = body.ending { try validate(ending, status: body.status) }
         }
     }
 
     private static func validate(_ agent: AgentSpec) throws(MessageDecodingError) {
         try id(agent.agentID, "agent.agent_id")
         guard PoolName.isValid(agent.poolName) else { throw MessageDecodingError("invalid field agent.pool_name") }
+    }
+
+    /// A gateway answers an ending as the task: it must describe a final task.
+    private static func validate(_ ending: TaskEnding, status: TaskStatus) throws(MessageDecodingError) {
+        guard status.isFinal else { throw MessageDecodingError("invalid field ending: the status is not final") }
+        guard ending.attempt >= 0 else { throw MessageDecodingError("invalid field ending.attempt") }
+        for (field, value) in [("started_at", ending.startedAt), ("finished_at", ending.finishedAt), ("updated_at", ending.updatedAt)] {
+            if let value, Timestamp.date(value) == nil { throw MessageDecodingError("invalid field ending.\(field)") }
+        }
     }
 
     private static func id(_ value: String, _ field: String) throws(MessageDecodingError) {

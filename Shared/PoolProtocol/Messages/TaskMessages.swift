@@ -21,20 +21,24 @@ public struct CancelTask: Sendable, Codable, Hashable {
 }
 
 /// Worker or gateway to the gateways, on `pool:<name>:task_updates`: the task recorded a new
-/// event (its id `event_id`, its status now `status`). Only a wake-up for `?wait` and event
+/// event (its id `event_id`, its status now `status`). A wake-up for `?wait` and event
 /// streams, sent after the commit; waiters read PostgreSQL and poll it too, so a lost one
-/// costs time, never an answer.
+/// costs time, never an answer. A worker's outcome also carries the task's `ending`, which a
+/// `?wait` answers from without reading the row.
 public struct TaskUpdated: Sendable, Codable, Hashable {
     public var agentID: String
     public var taskID: String
     public var status: TaskStatus
     public var eventID: Int
+    /// Only with a final `status`.
+    public var ending: TaskEnding?
 
-    public init(agentID: String, taskID: String, status: TaskStatus, eventID: Int) {
+    public init(agentID: String, taskID: String, status: TaskStatus, eventID: Int, ending: TaskEnding? = nil) {
         self.agentID = agentID
         self.taskID = taskID
         self.status = status
         self.eventID = eventID
+        self.ending = ending
     }
 
     enum CodingKeys: String, CodingKey {
@@ -42,5 +46,6 @@ public struct TaskUpdated: Sendable, Codable, Hashable {
         case taskID = "task_id"
         case status
         case eventID = "event_id"
+        case ending
     }
 }
