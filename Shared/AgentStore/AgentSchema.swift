@@ -61,5 +61,6 @@ public enum AgentSchema {
         tasksMigration,
         taskBatchesMigration,
         cachedPlansMigration,
+        taskStartLocksMigration,
     ]
 }

@@ -10,7 +10,7 @@ import Synchronization
 /// `startAttempt` and `finishAttempt` under load: the calls that wait for a connection (many
 /// agents' lanes in one worker) go out together, as one statement and one commit (see
 /// `WriteCoalescer`), each element run through the same single-row function as a lone call
-/// (`agentpool_start_attempts` / `agentpool_finish_attempts`, migration 5), each caller
+/// (`agentpool_start_attempts` / `agentpool_finish_attempts`, migrations 5 and 7), each caller
 /// answered with its own row. A lone call runs the single-row function itself, as before.
 ///
 /// A batch holds at most one write per task, only canonical UUIDs, and JSON that PostgreSQL
@@ -21,13 +21,6 @@ enum AttemptWrites {
     struct Start: Sendable {
         let taskID: String
         let processID: String
-    }
-
-    /// What a batched start answers: the start's outcome, or that the agent's row was busy
-    /// (locked by a writer) and the start must run alone (see `agentpool_start_attempts`).
-    enum StartAnswer: Sendable {
-        case decided(AttemptStart)
-        case busy
     }
 
     struct Finish: Sendable {
@@ -41,7 +34,7 @@ enum AttemptWrites {
         let error: String?
     }
 
-    static func starts(_ client: PostgresClient) -> WriteCoalescer<Start, Result<StartAnswer, any Error>> {
+    static func starts(_ client: PostgresClient) -> WriteCoalescer<Start, Result<AttemptStart, any Error>> {
         WriteCoalescer(client: client, key: \.taskID, run: runStarts)
     }
 
@@ -90,25 +83,22 @@ enum AttemptWrites {
 
     // MARK: Batches
 
-    private static func runStarts(on connection: PostgresConnection, _ starts: [Start]) async throws -> [Result<StartAnswer, any Error>] {
+    private static func runStarts(on connection: PostgresConnection, _ starts: [Start]) async throws -> [Result<AttemptStart, any Error>] {
         if starts.count == 1 {
             let result = try await connection.query(startSQL, startParameters(starts[0]))
             let row = result.rows.first
-            return [Result { .decided(try attemptStart(outcome: row?["outcome"], row: row)) }]
+            return [Result { try attemptStart(outcome: row?["outcome"], row: row) }]
         }
         let result = try await connection.query(
             "SELECT r.n, r.outcome, (r.task).* FROM agentpool_start_attempts($1::uuid[], $2::uuid[]) AS r",
             [TaskStore.uuidArray(starts.map(\.taskID)), TaskStore.uuidArray(starts.map(\.processID))])
-        var answers = [Result<StartAnswer, any Error>](
+        var answers = [Result<AttemptStart, any Error>](
             repeating: .failure(TaskStoreError(.unreadable, "a batch of starts gave no answer for one of them")), count: starts.count)
         for row in result.rows {
             guard let n = try? row.decode("n", as: Int.self), answers.indices.contains(n - 1) else {
                 throw TaskStoreError(.unreadable, "a batch of starts answered an unknown row")
             }
-            answers[n - 1] = Result {
-                let outcome = row["outcome"]
-                return outcome == "busy" ? .busy : .decided(try attemptStart(outcome: outcome, row: row))
-            }
+            answers[n - 1] = Result { try attemptStart(outcome: row["outcome"], row: row) }
         }
         return answers
     }

@@ -18,9 +18,8 @@ import PoolProtocol
 public struct TaskStore: Sendable {
     public let client: PostgresClient
     private let progress: WriteCoalescer<ProgressWrites.Write, Int?>
-    private let starts: WriteCoalescer<AttemptWrites.Start, Result<AttemptWrites.StartAnswer, any Error>>
+    private let starts: WriteCoalescer<AttemptWrites.Start, Result<AttemptStart, any Error>>
     private let finishes: WriteCoalescer<AttemptWrites.Finish, Result<TaskRecord?, any Error>>
-    private let startFallbacks = BatchFallbacks()
     private let submits: WriteCoalescer<SubmitWrites.Submit, Result<SubmitWrites.Answer, any Error>>
     private let submitFallbacks = BatchFallbacks()
 
@@ -38,9 +37,8 @@ public struct TaskStore: Sendable {
     /// How many `recordProgress` calls wait for their batch to go out now.
     public var progressWaiting: Int { progress.waiting }
 
-    /// How many statements `startAttempt` sent so far: its batches, plus the starts a batch
-    /// found busy and ran alone (fewer than calls under load).
-    public var startStatements: Int { starts.statements + startFallbacks.value }
+    /// How many statements `startAttempt` sent so far (fewer than calls under load).
+    public var startStatements: Int { starts.statements }
 
     /// How many statements `finishAttempt` sent so far (fewer than calls under load), besides
     /// the outcomes too large or deep to share one, which go alone.
@@ -176,17 +174,7 @@ public struct TaskStore: Sendable {
         guard let taskID = Identifier.canonical(taskID), let processID = Identifier.canonical(processID) else {
             return .notStartable
         }
-        let start = AttemptWrites.Start(taskID: taskID, processID: processID)
-        switch try await starts.submit(start).get() {
-        case .decided(let outcome):
-            return outcome
-        case .busy:
-            // The batch could not take the agent's row without waiting: alone, it may wait.
-            startFallbacks.add()
-            let result = try await client.query(AttemptWrites.startSQL, AttemptWrites.startParameters(start))
-            let row = result.rows.first
-            return try AttemptWrites.attemptStart(outcome: row?["outcome"], row: row)
-        }
+        return try await starts.submit(AttemptWrites.Start(taskID: taskID, processID: processID)).get()
     }
 
     /// Records how attempt `attempt` ended, only if that attempt of `processID` is still the
