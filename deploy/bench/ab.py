@@ -2,14 +2,19 @@
 between two stacks that run side by side (`deploy/bench/ab` starts them), round by round,
 so that the load other tenants put on a shared machine falls on both alike. Each round
 measures, on each stack in turn (the order alternates): one agent at a time (spawn, then
-terminate it), sequential echo tasks with `?wait`, and a warm burst of spawns from 8
-clients followed by terminating them. Prints every round and the median of the rounds, with
+terminate it), sequential echo tasks with `?wait`, a warm burst of spawns from 8
+clients followed by terminating them, and (with wrk installed) echo tasks with `?wait` from
+wrk's 16 connections over 8 agents for a few seconds. Prints every round and the median of the rounds, with
 the ratio (A ÷ B for times, B ÷ A for rates: above 1 means B is better). Standard library
 only."""
 
 import argparse
 import json
+import os
+import re
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 
@@ -75,28 +80,53 @@ def burst(gw, count, clients):
     return spawned.rate(), terminated.rate()
 
 
-def measure(gw, agent_id, args):
+def task_load(gw, agent_ids, seconds):
+    """Echo tasks with ?wait from wrk (a client in C, not bounded by Python's GIL): 16
+    connections over the agents in turn for `seconds`; tasks/s that succeeded."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "task_load.lua")
+    key = gw.headers["Authorization"].split(" ", 1)[1]
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "-s", script, f"http://127.0.0.1:{gw.port}", "--", key]
+    command += [f"/api/v1/agents/{a}/tasks?wait=5" for a in agent_ids]
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rate = re.search(r"Requests/sec:\s+([0-9.]+)", output)
+    total = re.search(r"(\d+) requests in", output)
+    not_ok = re.search(r"NOT_OK (\d+)", output)
+    if not rate or not total or not not_ok:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    if int(not_ok.group(1)):
+        raise RuntimeError(f"wrk: {not_ok.group(1)} of {total.group(1)} tasks did not succeed")
+    return float(rate.group(1))
+
+
+def measure(gw, agents, args):
     spawns, terminates = one_at_a_time(gw, args.pairs)
-    echoes = echo_round_trips(gw, agent_id, args.tasks)
+    echoes = echo_round_trips(gw, agents[0], args.tasks)
     spawn_rate, terminate_rate = burst(gw, args.burst, 8)
-    return {
+    figures = {
         "spawn p50": ms(percentile(spawns, 0.5)), "spawn p99": ms(percentile(spawns, 0.99)),
         "terminate p50": ms(percentile(terminates, 0.5)), "terminate p99": ms(percentile(terminates, 0.99)),
         "echo ?wait p50": ms(percentile(echoes, 0.5)), "echo ?wait p99": ms(percentile(echoes, 0.99)),
         "burst spawns/s (8 clients)": spawn_rate, "burst terminates/s (8 clients)": terminate_rate,
     }
+    if args.task_seconds and shutil.which("wrk"):
+        figures["echo tasks/s (wrk, 16 connections)"] = task_load(gw, agents, args.task_seconds)
+    return figures
 
 
 def prepare(gw, label):
     wait_until(lambda: all(len(gw.pool(p).get("workers", [])) >= 1 for p in (POOL, ECHO_POOL)), 120,
                what=f"the workers of stack {label}")
-    status, agent, _ = gw.spawn(ECHO_POOL)
-    if status != 201:
-        raise RuntimeError(f"stack {label}: echo agent spawn answered {status} {agent}")
+    agents = []
+    for _ in range(8):
+        status, agent, _ = gw.spawn(ECHO_POOL)
+        if status != 201:
+            raise RuntimeError(f"stack {label}: echo agent spawn answered {status} {agent}")
+        agents.append(agent["agent_id"])
     # Warm-up: connections, script loads, the first statements.
     one_at_a_time(gw, 10)
-    echo_round_trips(gw, agent["agent_id"], 20)
-    return agent["agent_id"]
+    for agent_id in agents:
+        echo_round_trips(gw, agent_id, 5)
+    return agents
 
 
 def main():
@@ -113,6 +143,7 @@ def main():
     run.add_argument("--pairs", type=int, default=100)
     run.add_argument("--tasks", type=int, default=200)
     run.add_argument("--burst", type=int, default=150)
+    run.add_argument("--task-seconds", type=int, default=5, help="wrk's task load per round (0: none)")
     run.add_argument("--json")
     args = parser.parse_args()
     if args.command == "poolfile":
