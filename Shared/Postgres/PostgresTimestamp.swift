@@ -3,19 +3,14 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CalendarTime
 
 /// Text forms of `Date` for PostgreSQL, done by hand: exact to the microsecond, free of
 /// locale and formatter state, and safe to call from any thread.
 enum PostgresTimestamp {
     /// RFC 3339 in UTC with milliseconds: "2026-11-29T06:41:51.123Z".
     static func format(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)
-        let (year, month, day) = civil(fromDays: days)
-        let second = millisecondOfDay / 1000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
-            + "\(pad(second / 3600, 2)):\(pad(second / 60 % 60, 2)):\(pad(second % 60, 2))."
-            + "\(pad(millisecondOfDay % 1000, 3))Z"
+        CalendarTime.rfc3339(millisecondsSince1970: Int((date.timeIntervalSince1970 * 1000).rounded()))
     }
 
     /// Reads "YYYY-MM-DD HH:MM:SS[.ffffff][offset]" with a space or "T" between date and
@@ -65,43 +60,10 @@ enum PostgresTimestamp {
         }
         guard scanner.isAtEnd else { return nil }
 
-        let days = daysFromCivil(year: year, month: month, day: day)
+        let days = Int64(CalendarTime.daysSince1970(year: Int(year), month: Int(month), day: Int(day)))
         let localSeconds = days * 86_400 + hour * 3600 + minute * 60 + second
         let utcSeconds = localSeconds - offsetSeconds
         return Date(timeIntervalSince1970: Double(utcSeconds) + Double(microseconds) / 1_000_000)
-    }
-
-    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = floorDivide(y, 400).quotient
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The inverse of `daysFromCivil`.
-    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = floorDivide(z, 146_097).quotient
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    private static func floorDivide(_ a: Int64, _ b: Int64) -> (quotient: Int64, remainder: Int64) {
-        let quotient = a >= 0 ? a / b : -((-a + b - 1) / b)
-        return (quotient, a - quotient * b)
-    }
-
-    private static func pad(_ value: Int64, _ width: Int) -> String {
-        let digits = String(value)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
 
