@@ -16,22 +16,14 @@ extension TaskRecord {
         guard status.isFinal, let finishedAt else { return nil }
         return TaskEnding(
             output: output, error: error, attempt: attempt, cancelRequested: cancelRequested,
-            startedAt: startedAt.map(Timestamp.string), finishedAt: Timestamp.string(finishedAt),
-            updatedAt: Timestamp.string(updatedAt))
+            startedAt: startedAt, finishedAt: finishedAt, updatedAt: updatedAt)
     }
 
     /// This task as `update` says it ended, or nil when the update carries no ending for it.
     /// What an outcome leaves alone (input, number, limits, creation) is taken from `self`,
     /// which was read or accepted earlier: those never change once a task is accepted.
     public func ended(by update: TaskUpdated) -> TaskRecord? {
-        guard update.taskID == taskID, update.status.isFinal, let ending = update.ending,
-            let finishedAt = Timestamp.date(ending.finishedAt), let updatedAt = Timestamp.date(ending.updatedAt)
-        else { return nil }
-        var startedAt: Date?
-        if let started = ending.startedAt {
-            guard let date = Timestamp.date(started) else { return nil }
-            startedAt = date
-        }
+        guard update.taskID == taskID, update.status.isFinal, let ending = update.ending else { return nil }
         var final = self
         final.status = update.status
         final.output = ending.output
@@ -41,9 +33,9 @@ extension TaskRecord {
         final.owner = nil
         final.notBefore = nil
         final.lastEventID = update.eventID
-        final.startedAt = startedAt
-        final.finishedAt = finishedAt
-        final.updatedAt = updatedAt
+        final.startedAt = ending.startedAt
+        final.finishedAt = ending.finishedAt
+        final.updatedAt = ending.updatedAt
         return final
     }
 }

@@ -31,7 +31,8 @@ import Testing
                 agentID: agentID, taskID: Identifier.make(), status: .succeeded, eventID: 3,
                 ending: TaskEnding(
                     output: .object(["n": .number(1), "text": .string("héllo\n")]), error: nil, attempt: 1, cancelRequested: false,
-                    startedAt: "2026-12-03T07:01:02.003Z", finishedAt: "2026-12-03T07:01:02.004Z", updatedAt: "2026-12-03T07:01:02.004Z"))),
+                    startedAt: Timestamp.date("2026-12-03T07:01:02.003Z"), finishedAt: try #require(Timestamp.date("2026-12-03T07:01:02.004Z")),
+                    updatedAt: try #require(Timestamp.date("2026-12-03T07:01:02.004Z"))))),
         ]
         for message in messages {
             let line = MessageCodec.encode(message)

@@ -49,9 +49,6 @@ enum MessageValidation {
     private static func validate(_ ending: TaskEnding, status: TaskStatus) throws(MessageDecodingError) {
         guard status.isFinal else { throw MessageDecodingError("invalid field ending: the status is not final") }
         guard ending.attempt >= 0 else { throw MessageDecodingError("invalid field ending.attempt") }
-        for (field, value) in [("started_at", ending.startedAt), ("finished_at", ending.finishedAt), ("updated_at", ending.updatedAt)] {
-            if let value, Timestamp.date(value) == nil { throw MessageDecodingError("invalid field ending.\(field)") }
-        }
     }
 
     private static func id(_ value: String, _ field: String) throws(MessageDecodingError) {
